@@ -1,0 +1,262 @@
+// xenapi-server: command line, wiring of the concrete pieces, signals.
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "classes/api/handlers.h"
+#include "classes/datamodel/api_dump.h"
+#include "classes/host/bootstrap.h"
+#include "hypervisor-backend/backend.h"
+#include "xenapi-server/auth.h"
+#include "xenapi-server/dispatcher.h"
+#include "xenapi-server/http_server.h"
+#include "xenapi-server/sessions.h"
+#include "xenapi-server/version.h"
+
+namespace {
+
+using namespace xenapi;
+
+struct Options {
+  std::string state_dir = "xenapi-state";
+  std::string http = "127.0.0.1:8080";
+  std::string backend = "sim";
+  std::string backend_uri;
+  std::string root_password_file;
+  std::string users_file;
+  std::string port_file;
+  std::string log_level = "info";
+  unsigned threads = 0;
+  unsigned workers = 16;
+  double auth_failure_delay = 2.0;
+};
+
+bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    int p = std::stoi(s.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+// The address clients should use to reach this host: the listen address, or
+// the first non-loopback IPv4 address when listening on all interfaces.
+std::string management_address(const std::string& listen) {
+  if (listen != "0.0.0.0" && listen != "::") return listen;
+  std::string found = "127.0.0.1";
+  ifaddrs* ifs = nullptr;
+  if (getifaddrs(&ifs) != 0) return found;
+  for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    char buf[INET_ADDRSTRLEN];
+    auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+    if (std::string(buf).rfind("127.", 0) != 0) {
+      found = buf;
+      break;
+    }
+  }
+  freeifaddrs(ifs);
+  return found;
+}
+
+void write_port_file(const std::string& path, const BoundAddress& http) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "{\"http\": {\"address\": \"" << http.address << "\", \"port\": " << http.port << "}}\n";
+    if (!out) throw std::runtime_error("cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+int run_server(const Options& o) {
+  std::error_code ec;
+  std::filesystem::create_directories(o.state_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create state directory {}: {}", o.state_dir, ec.message());
+    return 1;
+  }
+  ::chmod(o.state_dir.c_str(), 0700);
+
+  std::string http_host;
+  uint16_t http_port = 0;
+  if (!split_host_port(o.http, http_host, http_port)) {
+    spdlog::critical("--http expects ADDR:PORT, got \"{}\"", o.http);
+    return 2;
+  }
+
+  auto model = dm::Datamodel::standard();
+  if (auto problems = Handlers::global().check(*model); !problems.empty()) {
+    for (const auto& p : problems) spdlog::critical("datamodel/handler mismatch: {}", p);
+    return 70;
+  }
+
+  std::unique_ptr<hv::HypervisorBackend> backend;
+  try {
+    backend = hv::make_backend(o.backend, o.backend_uri);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
+  }
+
+  std::unique_ptr<Auth> auth;
+  try {
+    auth = std::make_unique<Auth>(AuthConfig{o.state_dir, o.root_password_file, o.users_file, 0});
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  if (!auth->generated_root_password().empty()) {
+    std::cout << "Generated the root password (shown only now; its hash is in " << o.state_dir
+              << "/root-password.hash): " << auth->generated_root_password() << std::endl;
+  }
+
+  Store store(model);
+  Env env{store, *backend, ProductInfo{}, "", management_address(http_host), nullptr};
+  env.product.version = XENAPI_SERVER_VERSION;
+  env.this_host = bootstrap_host(env);
+
+  SessionOptions sopts;
+  sopts.failure_delay = std::chrono::milliseconds(static_cast<int64_t>(o.auth_failure_delay * 1000));
+  Sessions sessions(env, *auth, sopts);
+  env.sessions = &sessions;
+  DispatcherOptions dopts;
+  dopts.workers = o.workers;
+  Dispatcher dispatcher(env, sessions, dopts);
+
+  boost::asio::io_context io;
+  HttpServer http(io, dispatcher);
+  BoundAddress bound;
+  try {
+    bound = http.listen(http_host, http_port);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  spdlog::info("xenapi-server {} listening on http://{}:{}/ (backend {}, state in {})", XENAPI_SERVER_VERSION,
+               bound.address, bound.port, backend->name(), o.state_dir);
+  if (!o.port_file.empty()) write_port_file(o.port_file, bound);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    http.stop();
+    io.stop();
+  });
+
+  boost::asio::steady_timer gc(io);
+  std::function<void()> schedule_gc = [&] {
+    gc.expires_after(std::chrono::seconds(60));
+    gc.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (size_t n = sessions.expire_idle()) spdlog::info("expired {} idle sessions", n);
+      schedule_gc();
+    });
+  };
+  schedule_gc();
+
+  unsigned n = o.threads ? o.threads : std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  dispatcher.stop();
+  if (!o.port_file.empty()) std::filesystem::remove(o.port_file, ec);
+  spdlog::info("stopped");
+  return 0;
+}
+
+int add_user(const Options& o, const std::string& name, const std::string& role) {
+  auto r = Auth::parse_role(role);
+  if (!r) {
+    std::cerr << "unknown role \"" << role
+              << "\" (pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator, read-only)\n";
+    return 2;
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (password.empty()) {
+    std::cerr << "no password given on standard input\n";
+    return 2;
+  }
+  std::string file = o.users_file.empty() ? o.state_dir + "/users" : o.users_file;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
+  try {
+    Auth::add_user(file, name, *r, password);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "added " << name << " (" << role << ") to " << file << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"xenapi-server: a XenAPI (Xen Management API) server", "xenapi-server"};
+  app.set_version_flag("--version", std::string("xenapi-server ") + XENAPI_SERVER_VERSION);
+  app.add_option("--state-dir", o.state_dir, "Folder for the server's state")->capture_default_str();
+  app.add_option("--http", o.http, "Plain HTTP listener, ADDR:PORT (port 0: any free port)")->capture_default_str();
+  app.add_option("--backend", o.backend, "Hypervisor backend: sim")->capture_default_str();
+  app.add_option("--backend-uri", o.backend_uri, "Backend connection URI (backends that need one)");
+  app.add_option("--root-password-file", o.root_password_file,
+                 "File whose first line is the root password (default: generated on first start)");
+  app.add_option("--users-file", o.users_file, "Users file (default: STATE-DIR/users)");
+  app.add_option("--port-file", o.port_file, "Write the bound addresses here as JSON once listening");
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--threads", o.threads, "Network threads (default: one per CPU, at least 2)");
+  app.add_option("--workers", o.workers, "Worker threads for blocking and Async calls")->capture_default_str();
+  app.add_option("--auth-failure-delay", o.auth_failure_delay, "Seconds to wait before rejecting a bad login")
+      ->capture_default_str();
+
+  std::string user_name, user_role;
+  CLI::App* user_add = app.add_subcommand("user-add", "Add a user (password read from standard input)");
+  user_add->add_option("name", user_name, "User name")->required();
+  user_add->add_option("role", user_role, "pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator or read-only")
+      ->required();
+
+  bool dump_api = false;
+  app.add_flag("--dump-api", dump_api, "Print the API (classes, fields, messages, errors) and exit");
+
+  CLI11_PARSE(app, argc, argv);
+  if (dump_api) {
+    std::cout << dm::api_dump(*dm::Datamodel::standard());
+    return 0;
+  }
+
+  auto logger = spdlog::stderr_color_mt("xenapi");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  auto level = spdlog::level::from_str(o.log_level);
+  if (level == spdlog::level::off && o.log_level != "off") {
+    std::cerr << "unknown --log-level " << o.log_level << "\n";
+    return 2;
+  }
+  spdlog::set_level(level);
+
+  if (*user_add) return add_user(o, user_name, user_role);
+  return run_server(o);
+}
