@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -120,8 +121,9 @@ std::optional<dm::Role> Auth::parse_role(const std::string& name) {
 
 void Auth::add_user(const std::string& users_file, const std::string& name, dm::Role role,
                     const std::string& password) {
-  if (name.empty() || name.find(':') != std::string::npos || name == "root")
-    throw std::runtime_error("bad user name \"" + name + "\"");
+  bool printable = std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > 0x20 && c != 0x7f && c != ':'; });
+  if (name.empty() || !printable || name == "root")
+    throw std::runtime_error("bad user name \"" + name + "\" (no spaces, colons or control characters; not root)");
   std::string content;
   {
     std::ifstream in(users_file);

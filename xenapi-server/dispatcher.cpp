@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <future>
+#include <optional>
 
 #include "classes/api/handlers.h"
 #include "xenapi-server/xmlrpc.h"
@@ -35,6 +36,28 @@ bool parse_int(const std::string& s, int64_t& out) {
   return true;
 }
 
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    char32_t cp = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
 std::string short_value(const Value& v) {
   if (v.is_string()) return v.str();
   return v.debug_string();
@@ -49,8 +72,9 @@ Value coerce(const dm::Datamodel& model, const dm::Type& t, Value v, const std::
   switch (t.kind) {
     case K::String:
     case K::Ref:
-      if (v.is_string()) return v;
-      throw type_error();
+      if (!v.is_string()) throw type_error();
+      if (!valid_utf8(v.str())) throw err::INVALID_VALUE("Invalid UTF-8 string in parameter", v.str());
+      return v;
     case K::Int: {
       if (v.is_int()) return v;
       int64_t i;
@@ -80,6 +104,7 @@ Value coerce(const dm::Datamodel& model, const dm::Type& t, Value v, const std::
     }
     case K::Enum: {
       if (!v.is_string()) throw type_error();
+      if (!valid_utf8(v.str())) throw err::INVALID_VALUE("Invalid UTF-8 string in parameter", v.str());
       for (const auto& e : t.enumeration->values)
         if (e == v.str()) return v;
       std::string l = lower(v.str());
@@ -231,16 +256,24 @@ bool Dispatcher::prepare(Request& req, Response& immediate, Prepared& p) {
       else p.args.push_back(*param.default_value);
     }
 
-    if (p.who && !p.who->may(msg->role)) {
+    dm::Role needed = msg->role;
+    std::string permission = lower(msg->wire_name);
+    if ((msg->kind == dm::MessageKind::AddToMap || msg->kind == dm::MessageKind::RemoveFromMap) && msg->field &&
+        p.args[1].is_string()) {
+      if (auto r = msg->field->key_role(p.args[1].str())) {
+        needed = *r;
+        permission += "/key:" + lower(p.args[1].str());
+      }
+    }
+    if (p.who && !p.who->may(needed)) {
       std::string roles;
       for (dm::Role r : {dm::Role::PoolAdmin, dm::Role::PoolOperator, dm::Role::VmPowerAdmin, dm::Role::VmAdmin,
                          dm::Role::VmOperator, dm::Role::ReadOnly}) {
-        if (static_cast<int>(r) < static_cast<int>(msg->role) || msg->role == dm::Role::LocalRoot) continue;
+        if (static_cast<int>(r) < static_cast<int>(needed) || needed == dm::Role::LocalRoot) continue;
         roles += std::string(roles.empty() ? "" : ", ") + dm::role_name(r);
       }
-      throw err::RBAC_PERMISSION_DENIED(lower(msg->wire_name),
-                                        "No permission in user session. (Roles with this permission: " +
-                                            (roles.empty() ? std::string("local root only") : roles) + ")");
+      throw err::RBAC_PERMISSION_DENIED(permission, "No permission in user session. (Roles with this permission: " +
+                                                        (roles.empty() ? std::string("local root only") : roles) + ")");
     }
     if (!msg->implemented) throw err::NOT_IMPLEMENTED(msg->wire_name);
 
@@ -265,20 +298,34 @@ bool Dispatcher::prepare(Request& req, Response& immediate, Prepared& p) {
   return true;
 }
 
-Response Dispatcher::execute(Prepared& p, const Origin& origin) {
+std::optional<Response> Dispatcher::execute(Prepared& p, const Origin& origin, const Done& done) {
   Call call(env_, *p.msg, p.who.get(), &origin);
+  if (done) {
+    call.set_deferral(Deferral{[done](Result r) { (*done)(Response::success(std::move(r))); },
+                               [done](const ApiError& e) { (*done)(Response::failure(e)); }});
+  }
   try {
+    Result r;
     if (p.msg->kind == dm::MessageKind::Explicit) {
       const HandlerEntry* h = Handlers::global().find(p.msg->wire_name);
       if (!h) throw err::NOT_IMPLEMENTED(p.msg->wire_name);
-      return Response::success(h->fn(call, p.args));
+      r = h->fn(call, p.args);
+    } else {
+      r = run_implicit(call, p.args);
     }
-    return Response::success(run_implicit(call, p.args));
+    if (call.deferred()) return std::nullopt;
+    return Response::success(std::move(r));
   } catch (const ApiError& e) {
+    if (call.deferred()) return std::nullopt;  // the deferral owns the answer
     return Response::failure(e);
   } catch (const std::exception& e) {
+    if (call.deferred()) return std::nullopt;
     return Response::failure(err::INTERNAL_ERROR(e.what()));
   }
+}
+
+Response Dispatcher::execute_now(Prepared& p, const Origin& origin) {
+  return *execute(p, origin, nullptr);
 }
 
 Response Dispatcher::start_async(Prepared& p, const Origin& origin) {
@@ -301,7 +348,7 @@ Response Dispatcher::start_async(Prepared& p, const Origin& origin) {
     return Response::failure(e);
   }
   auto job = [this, p = std::move(p), origin, task, &tc]() mutable {
-    Response r = execute(p, origin);
+    Response r = execute_now(p, origin);
     env_.store.write([&](Txn& t) {
       if (!t.exists(tc, task)) return;  // destroyed meanwhile
       t.update(tc, task, [&](Object& o) {
@@ -337,15 +384,15 @@ void Dispatcher::dispatch(Request req, std::function<void(Response)> done) {
     done(start_async(*p, req.origin));
     return;
   }
+  auto shared_done = std::make_shared<std::function<void(Response)>>(std::move(done));
+  auto run = [this, p, origin = std::move(req.origin), shared_done]() mutable {
+    if (auto r = execute(*p, origin, shared_done)) (*shared_done)(std::move(*r));
+  };
   if (!p->msg->blocking) {
-    done(execute(*p, req.origin));
+    run();
     return;
   }
-  auto shared_done = std::make_shared<std::function<void(Response)>>(std::move(done));
-  bool queued = pool_.submit([this, p, origin = std::move(req.origin), shared_done]() mutable {
-    (*shared_done)(execute(*p, origin));
-  });
-  if (!queued) (*shared_done)(Response::failure(err::TOO_MANY_PENDING_TASKS()));
+  if (!pool_.submit(std::move(run))) (*shared_done)(Response::failure(err::TOO_MANY_PENDING_TASKS()));
 }
 
 Response Dispatcher::call(Request req) {
@@ -353,7 +400,7 @@ Response Dispatcher::call(Request req) {
   Prepared p;
   if (!prepare(req, immediate, p)) return immediate;
   if (p.async) return start_async(p, req.origin);
-  return execute(p, req.origin);
+  return execute_now(p, req.origin);
 }
 
 }  // namespace xenapi

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,10 @@ class Dispatcher {
   struct Prepared;
   // Either an immediate response, or a call ready to run.
   bool prepare(Request& req, Response& immediate, Prepared& out);
-  Response execute(Prepared& p, const Origin& origin);
+  using Done = std::shared_ptr<std::function<void(Response)>>;
+  // Runs the handler; with `done`, the handler may defer and nullopt is returned.
+  std::optional<Response> execute(Prepared& p, const Origin& origin, const Done& done);
+  Response execute_now(Prepared& p, const Origin& origin);
   Response start_async(Prepared& p, const Origin& origin);
 
   Env& env_;

@@ -29,6 +29,21 @@ namespace {
 
 using namespace xenapi;
 
+// Runs delayed work on the network threads' io_context.
+class AsioScheduler : public Scheduler {
+ public:
+  explicit AsioScheduler(boost::asio::io_context& io) : io_(io) {}
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
+    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+      if (!ec) fn();
+    });
+  }
+
+ private:
+  boost::asio::io_context& io_;
+};
+
 struct Options {
   std::string state_dir = "xenapi-state";
   std::string http = "127.0.0.1:8080";
@@ -131,8 +146,10 @@ int run_server(const Options& o) {
               << "/root-password.hash): " << auth->generated_root_password() << std::endl;
   }
 
+  boost::asio::io_context io;
+  AsioScheduler scheduler(io);
   Store store(model);
-  Env env{store, *backend, ProductInfo{}, "", management_address(http_host), nullptr};
+  Env env{store, *backend, ProductInfo{}, "", management_address(http_host), nullptr, &scheduler};
   env.product.version = XENAPI_SERVER_VERSION;
   env.this_host = bootstrap_host(env);
 
@@ -144,7 +161,6 @@ int run_server(const Options& o) {
   dopts.workers = o.workers;
   Dispatcher dispatcher(env, sessions, dopts);
 
-  boost::asio::io_context io;
   HttpServer http(io, dispatcher);
   BoundAddress bound;
   try {

@@ -126,8 +126,16 @@ std::string Sessions::login(Call& call, const std::string& uname, const std::str
     user = auth_.verify(uname, pwd);
   }
   if (!user) {
+    ApiError refusal = err::SESSION_AUTHENTICATION_FAILED(uname, "Authentication failure");
+    if (call.can_defer() && env_.scheduler) {
+      // Answer after the delay without holding a worker thread meanwhile.
+      Deferral d = call.defer();
+      env_.scheduler->after(std::chrono::duration_cast<std::chrono::milliseconds>(opts_.failure_delay),
+                            [d, refusal] { d.fail(refusal); });
+      return std::string();
+    }
     std::this_thread::sleep_for(opts_.failure_delay);
-    throw err::SESSION_AUTHENTICATION_FAILED(uname, "Authentication failure");
+    throw refusal;
   }
   return open(*user, originator);
 }
@@ -149,6 +157,7 @@ void Sessions::change_password(Call& call, const std::string& old_pwd, const std
   const Principal* who = call.who();
   if (!who || !who->local_superuser)
     throw err::USER_IS_NOT_LOCAL_SUPERUSER("only the local superuser can change the root password");
+  if (!auth_.verify("root", old_pwd)) throw err::CHANGE_PASSWORD_REJECTED("the old password is not correct");
   if (new_pwd.empty()) throw err::CHANGE_PASSWORD_REJECTED("the new password must not be empty");
   try {
     auth_.set_root_password(new_pwd);

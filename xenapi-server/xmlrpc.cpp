@@ -70,6 +70,9 @@ size_t get_utf8(std::string_view s, size_t i, char32_t& cp) {
     if ((d & 0xC0) != 0x80) return 0;
     cp = (cp << 6) | (d & 0x3F);
   }
+  // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return n;
 }
 
@@ -268,25 +271,38 @@ Value convert(Env& e, xmlrpc_value* v, bool escaped) {
 
 // ---------------------------------------------------------------- writing
 
+// XML-escapes s. Bytes that are not UTF-8 become U+FFFD, so the document
+// stays well-formed whatever a string holds.
 void escape(std::string& out, std::string_view s) {
   size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     const char* rep = nullptr;
+    size_t len = 1;
     switch (c) {
       case '<': rep = "&lt;"; break;
       case '>': rep = "&gt;"; break;
       case '&': rep = "&amp;"; break;
       case '"': rep = "&quot;"; break;
       default:
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') rep = "";  // not representable in XML 1.0
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+          rep = "";  // not representable in XML 1.0
+        } else if (c >= 0x80) {
+          char32_t cp;
+          len = get_utf8(s, i, cp);
+          if (len == 0) {
+            rep = "\xEF\xBF\xBD";
+            len = 1;
+          }
+        }
         break;
     }
     if (rep) {
       out.append(s.data() + run, i - run);
       out.append(rep);
-      run = i + 1;
+      run = i + len;
     }
+    i += len;
   }
   out.append(s.data() + run, s.size() - run);
 }
@@ -308,6 +324,12 @@ constexpr std::string_view kEnvelopeTail = "</member></struct></value></param></
 }  // namespace
 
 MethodCall parse_call(std::string_view body) {
+  // The HTTP layer bounds bodies; the rewrite above may grow them up to 9/4.
+  static const bool limits_set = [] {
+    xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, 8u << 20);
+    return true;
+  }();
+  (void)limits_set;
   bool escaped = false;
   std::string rewritten;
   if (needs_rewrite(body)) {
@@ -395,6 +417,7 @@ namespace {
 void write_result(std::string& out, const Result& r) {
   switch (r.shape) {
     case Result::Shape::Value:
+    case Result::Shape::Deferred:
       write_value(out, r.value);
       return;
     case Result::Shape::Record:
@@ -446,17 +469,44 @@ std::string value_fragment(const Result& r) {
   return out;
 }
 
+namespace {
+
+// Client side: ints keep their type (<i8>) at any depth.
+void write_typed(std::string& out, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::Int:
+      out += "<value><i8>" + std::to_string(v.integer()) + "</i8></value>";
+      return;
+    case Value::Kind::Array:
+      out += "<value><array><data>";
+      for (const auto& x : v.arr()) write_typed(out, x);
+      out += "</data></array></value>";
+      return;
+    case Value::Kind::Map:
+      out += "<value><struct>";
+      for (const auto& [k, x] : v.map()) {
+        out += "<member><name>";
+        write_key(out, k);
+        out += "</name>";
+        write_typed(out, x);
+        out += "</member>";
+      }
+      out += "</struct></value>";
+      return;
+    default:
+      write_value(out, v);
+  }
+}
+
+}  // namespace
+
 std::string make_call(std::string_view method, const std::vector<Value>& params) {
   std::string out = "<?xml version=\"1.0\"?><methodCall><methodName>";
   escape(out, method);
   out += "</methodName><params>";
   for (const auto& p : params) {
     out += "<param>";
-    if (p.is_int()) {
-      out += "<value><i8>" + std::to_string(p.integer()) + "</i8></value>";
-    } else {
-      write_value(out, p);
-    }
+    write_typed(out, p);
     out += "</param>";
   }
   out += "</params></methodCall>";

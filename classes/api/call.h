@@ -2,11 +2,14 @@
 // the message being run, the caller, and the shape of its result.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "classes/datamodel/datamodel.h"
+#include "classes/errors.h"
 #include "classes/store/store.h"
 #include "hypervisor-backend/backend.h"
 
@@ -63,6 +66,13 @@ class SessionService {
   virtual void change_password(Call& call, const std::string& old_pwd, const std::string& new_pwd) = 0;
 };
 
+// Runs work later without holding a thread (delayed failures, long polls).
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+};
+
 // Long-lived services shared by every call.
 struct Env {
   Store& store;
@@ -71,11 +81,13 @@ struct Env {
   std::string this_host;  // ref of the host this server runs on (after bootstrap)
   std::string address;    // management address clients use to reach us
   SessionService* sessions = nullptr;
+  Scheduler* scheduler = nullptr;  // null: delays block the calling thread
 };
 
 // The result of a message. Records are encoded straight from store objects.
 struct Result {
-  enum class Shape : uint8_t { Value, Record, RecordMap };
+  // Deferred: the handler will answer later through Call::defer().
+  enum class Shape : uint8_t { Value, Record, RecordMap, Deferred };
   Shape shape = Shape::Value;
   Value value;
   const dm::Class* cls = nullptr;
@@ -98,12 +110,23 @@ struct Result {
     r.objects = std::move(os);
     return r;
   }
+  static Result deferred() {
+    Result r;
+    r.shape = Shape::Deferred;
+    return r;
+  }
   // Materialises a record result as a plain Value (tests, async results).
   Value to_value() const;
 };
 
 // A record (published fields, by wire name) as a plain map Value.
 Value record_value(const dm::Class& c, const Object& o);
+
+// How a deferred call is finished: exactly one of the two, exactly once.
+struct Deferral {
+  std::function<void(Result)> ok;
+  std::function<void(const ApiError&)> fail;
+};
 
 class Call {
  public:
@@ -120,11 +143,24 @@ class Call {
   const Origin* origin() const { return origin_; }
   std::string task;  // set when running as an Async task
 
+  // Whether this call may answer later instead of blocking its thread.
+  bool can_defer() const { return static_cast<bool>(deferral_.ok); }
+  // Takes over the answer: the handler returns Result::deferred() and calls
+  // one of the returned functions later, from any thread.
+  Deferral defer() {
+    deferred_ = true;
+    return deferral_;
+  }
+  bool deferred() const { return deferred_; }
+  void set_deferral(Deferral d) { deferral_ = std::move(d); }
+
  private:
   Env& env_;
   const dm::Message& msg_;
   const Principal* who_;
   const Origin* origin_;
+  Deferral deferral_;
+  bool deferred_ = false;
 };
 
 }  // namespace xenapi

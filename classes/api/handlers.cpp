@@ -73,6 +73,7 @@ Value record_value(const dm::Class& c, const Object& o) {
 Value Result::to_value() const {
   switch (shape) {
     case Shape::Value:
+    case Shape::Deferred:
       return value;
     case Shape::Record:
       return record_value(*cls, *objects.front());

@@ -67,7 +67,13 @@ std::string api_dump(const Datamodel& model) {
       if (f.column != f.name) out << " column=" << f.column;
       if (f.has_default) out << " default=" << literal(f.default_value);
       if (f.internal) out << " internal";
-      if (f.in_constructor()) out << (f.required_in_constructor() ? " ctor-required" : " ctor-optional");
+      if (!f.key_roles.empty()) {
+        out << " key-roles=";
+        for (size_t i = 0; i < f.key_roles.size(); ++i)
+          out << (i ? "," : "") << f.key_roles[i].first << ":" << role_name(f.key_roles[i].second);
+      }
+      if ((c->implicit & kCreate) && f.in_constructor())
+        out << (f.required_in_constructor() ? " ctor-required" : " ctor-optional");
       out << "\n";
     }
     for (const auto& m : c->messages) {

@@ -245,6 +245,17 @@ Value parse_literal(const Type& t, std::string_view literal) {
 
 // ---------------------------------------------------------------- lookups
 
+std::optional<Role> Field::key_role(std::string_view key) const {
+  for (const auto& [pattern, role] : key_roles) {
+    if (pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, ".*") == 0) {
+      if (key.substr(0, pattern.size() - 1) == std::string_view(pattern).substr(0, pattern.size() - 1)) return role;
+    } else if (key == pattern) {
+      return role;
+    }
+  }
+  return std::nullopt;
+}
+
 const Field* Class::field(std::string_view name) const {
   auto it = field_index_.find(std::string(name));
   return it == field_index_.end() ? nullptr : &fields[it->second];
@@ -407,6 +418,8 @@ std::shared_ptr<const Datamodel> Datamodel::build(const Declarations& decls) {
       f.qual = fd.qual;
       f.doc = fd.doc;
       f.internal = fd.internal;
+      f.key_roles = fd.key_roles;
+      if (!f.key_roles.empty() && !f.type.is(Type::Kind::Map)) fail(fwhere + ": key roles on a field that is not a map");
       try {
         f.life = Lifecycle::parse(fd.lifecycle);
         f.has_default = fd.has_default;

@@ -49,6 +49,10 @@ struct Field {
   Value default_value;       // declared default, else the type's zero value
   bool has_default = false;  // declared default (create may omit the member)
   bool internal = false;
+  std::vector<std::pair<std::string, Role>> key_roles;  // see FieldDecl::key_roles
+
+  // The role a key of this map field needs, if it has its own.
+  std::optional<Role> key_role(std::string_view key) const;
 
   // In records, get_record and events.
   bool published() const { return !internal && !life.is_removed(); }

@@ -66,6 +66,9 @@ struct FieldDecl {
   std::string default_literal;
   bool has_default = false;
   bool internal = false;  // kept by the server, never published
+  // Map keys whose add_to_/remove_from_ need a role other than the class's
+  // writer role ("folder", "XenCenter.CustomFields.*" for vm-operators).
+  std::vector<std::pair<std::string, Role>> key_roles;
 };
 
 struct MessageDecl {
@@ -121,6 +124,11 @@ class FieldRef {
   }
   FieldRef& internal() {
     f_.internal = true;
+    return *this;
+  }
+  // Role needed to add or remove one map key; a trailing ".*" matches a prefix.
+  FieldRef& key_role(std::string key, Role r) {
+    f_.key_roles.emplace_back(std::move(key), r);
     return *this;
   }
 

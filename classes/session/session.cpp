@@ -15,9 +15,11 @@ SessionService& sessions(Call& c) {
 
 XENAPI_HANDLER("session.login_with_password",
                [](Call& c, const std::string& uname, const std::string& pwd, const std::string& version,
-                  const std::string& originator) -> Ref {
+                  const std::string& originator) -> Result {
                  // `version` is accepted and ignored, as xapi does.
-                 return Ref(sessions(c).login(c, uname, pwd, originator));
+                 std::string ref = sessions(c).login(c, uname, pwd, originator);
+                 if (c.deferred()) return Result::deferred();  // a delayed refusal
+                 return Result(Value(ref));
                });
 
 XENAPI_HANDLER("session.logout", [](Call& c) { sessions(c).logout(c, c.who()->session); });

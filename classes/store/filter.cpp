@@ -1,6 +1,8 @@
 // Parser and evaluator for get_all_records_where expressions.
 #include "classes/store/filter.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -11,6 +13,7 @@ namespace xenapi {
 
 struct Filter::Node {
   enum class Op { True, False, Eq, And, Or, Not } op;
+  int depth = 1;  // height of the tree below and including this node
   // Eq operands: a literal, or a field (when field != nullptr).
   const dm::Field* lf = nullptr;
   std::string lv;
@@ -62,6 +65,12 @@ class Parser {
   using Op = Filter::Node::Op;
 
   [[noreturn]] void fail(const std::string& why) { throw err::INVALID_VALUE(std::string(s_), why); }
+  // Parsing, evaluation and destruction recurse over the tree: bound it.
+  void check_depth(int d) {
+    if (d > kMaxDepth) fail("expression nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
+  }
+  static constexpr int kMaxDepth = 512;
+  int nesting_ = 0;
 
   void advance() {
     while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
@@ -76,10 +85,8 @@ class Parser {
     if (c == '"') {
       std::string lit;
       ++pos_;
-      while (pos_ < s_.size() && s_[pos_] != '"') {
-        if (s_[pos_] == '\\' && pos_ + 1 < s_.size()) ++pos_;
-        lit += s_[pos_++];
-      }
+      // As in xapi's lexer, a literal runs to the next quote: no escapes.
+      while (pos_ < s_.size() && s_[pos_] != '"') lit += s_[pos_++];
       if (pos_ >= s_.size()) fail("unterminated string");
       ++pos_;
       tok_ = {Token::Kind::Str, lit};
@@ -100,6 +107,8 @@ class Parser {
       n->op = op;
       n->a = left;
       n->b = term();
+      n->depth = 1 + std::max(n->a->depth, n->b->depth);
+      check_depth(n->depth);
       left = n;
     }
     return left;
@@ -108,8 +117,10 @@ class Parser {
   NodeP term() {
     auto n = std::make_shared<Filter::Node>();
     if (tok_.kind == Token::Kind::LParen) {
+      check_depth(++nesting_);
       advance();
       NodeP inner = expr();
+      --nesting_;
       if (tok_.kind != Token::Kind::RParen) fail("expected ')'");
       advance();
       return inner;
@@ -125,9 +136,13 @@ class Parser {
       return n;
     }
     if (tok_.kind == Token::Kind::Word && tok_.text == "not") {
+      check_depth(++nesting_);
       advance();
       n->op = Op::Not;
       n->a = term();
+      --nesting_;
+      n->depth = 1 + n->a->depth;
+      check_depth(n->depth);
       return n;
     }
     n->op = Op::Eq;

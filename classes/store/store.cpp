@@ -216,10 +216,11 @@ void Txn::destroy(const dm::Class& c, std::string_view ref) {
   ObjectPtr before = must_get(c, ref);
   replace(c, before, nullptr, ChangeKind::Del);
   for (const dm::Relation* r : mstore_.relations_[&c]) {
-    if (r->ref->cls == &c) {
-      link(*r, before->values[r->ref->index], before->ref, false);
-    } else {
-      // Objects that pointed at the destroyed one now point nowhere.
+    // As the ref side: leave the set it was in.
+    if (r->ref->cls == &c) link(*r, before->values[r->ref->index], before->ref, false);
+    // As the set side: objects that pointed at the destroyed one now point
+    // nowhere. (Both apply for relations within one class, e.g. VM.parent.)
+    if (r->set->cls == &c) {
       for (const Value& member : before->values[r->set->index].arr()) {
         ObjectPtr m = get(*r->ref->cls, member.str());
         if (m && m->values[r->ref->index] == Value(before->ref))

@@ -99,3 +99,160 @@ def failure(response):
     """The ErrorDescription of a Failure response."""
     assert response["Status"] == "Failure", response
     return response["ErrorDescription"]
+
+
+# ---------------------------------------------------------------------------
+# Shared helpers for the wider integration suite (test_xmlrpc_client.py,
+# test_xenapi_py.py, test_http.py, test_server_process.py).
+
+def server_binary():
+    """Path of the xenapi-server binary under test."""
+    return os.environ.get("XENAPI_SERVER_BIN", "xenapi-server")
+
+
+def wait_for_file(path, proc, timeout=30, describe=lambda: ""):
+    """Waits until `path` exists (the server writes its port file once it listens)."""
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        if proc.poll() is not None:
+            raise RuntimeError("server exited (%s): %s" % (proc.returncode, describe()))
+        if time.time() > deadline:
+            raise RuntimeError("server did not start: " + describe())
+        time.sleep(0.02)
+
+
+def read_port_file(path):
+    """(address, port) from a --port-file, retried while the file is being written."""
+    deadline = time.time() + 10
+    while True:
+        try:
+            with open(path) as f:
+                ports = json.load(f)
+            return ports["http"]["address"], ports["http"]["port"]
+        except (ValueError, KeyError):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def wait_for_task(proxy, session, task, timeout=30):
+    """Polls task.get_record until the task leaves `pending`; returns the record."""
+    deadline = time.time() + timeout
+    while True:
+        rec = ok(proxy.task.get_record(session, task))
+        if rec["status"] != "pending":
+            return rec
+        assert time.time() < deadline, "task %s still pending: %r" % (task, rec)
+        time.sleep(0.05)
+
+
+def vm_record(name_label, **overrides):
+    """A full VM.create record: every field xapi requires (client-compat.md)."""
+    rec = {
+        "name_label": name_label,
+        "name_description": "created by the integration tests",
+        "user_version": "1",
+        "is_a_template": False,
+        "affinity": "OpaqueRef:NULL",
+        "memory_static_max": "1073741824",
+        "memory_dynamic_max": "1073741824",
+        "memory_dynamic_min": "536870912",
+        "memory_static_min": "268435456",
+        "VCPUs_params": {},
+        "VCPUs_max": "2",
+        "VCPUs_at_startup": "1",
+        "actions_after_shutdown": "destroy",
+        "actions_after_reboot": "restart",
+        "actions_after_crash": "restart",
+        "PV_bootloader": "",
+        "PV_kernel": "",
+        "PV_ramdisk": "",
+        "PV_args": "",
+        "PV_bootloader_args": "",
+        "PV_legacy_args": "",
+        "HVM_boot_policy": "BIOS order",
+        "HVM_boot_params": {"order": "dc"},
+        "platform": {"acpi": "1"},
+        "PCI_bus": "",
+        "other_config": {},
+        "recommendations": "",
+    }
+    rec.update(overrides)
+    return rec
+
+
+VM_REQUIRED_FIELDS = (
+    "user_version is_a_template affinity memory_static_max memory_dynamic_max "
+    "memory_dynamic_min memory_static_min VCPUs_params VCPUs_max VCPUs_at_startup "
+    "actions_after_shutdown actions_after_reboot actions_after_crash PV_bootloader PV_kernel "
+    "PV_ramdisk PV_args PV_bootloader_args PV_legacy_args HVM_boot_policy HVM_boot_params "
+    "platform PCI_bus other_config recommendations").split()
+
+VBD_REQUIRED_FIELDS = ("VM VDI userdevice bootable mode type empty other_config "
+                       "qos_algorithm_type qos_algorithm_params").split()
+
+VIF_REQUIRED_FIELDS = ("device network VM MAC MTU other_config qos_algorithm_type "
+                       "qos_algorithm_params").split()
+
+
+def vbd_record(vm, vdi, userdevice="0", **overrides):
+    """A full VBD.create record."""
+    rec = {
+        "VM": vm,
+        "VDI": vdi,
+        "userdevice": userdevice,
+        "bootable": True,
+        "mode": "RW",
+        "type": "Disk",
+        "empty": False,
+        "other_config": {},
+        "qos_algorithm_type": "",
+        "qos_algorithm_params": {},
+    }
+    rec.update(overrides)
+    return rec
+
+
+def vif_record(vm, network, device="0", **overrides):
+    """A full VIF.create record (MAC "" = generate one)."""
+    rec = {
+        "device": device,
+        "network": network,
+        "VM": vm,
+        "MAC": "",
+        "MTU": "1500",
+        "other_config": {},
+        "qos_algorithm_type": "",
+        "qos_algorithm_params": {},
+    }
+    rec.update(overrides)
+    return rec
+
+
+def vdi_record(sr, name_label, virtual_size="1073741824", **overrides):
+    """A full VDI.create record."""
+    rec = {
+        "name_label": name_label,
+        "name_description": "",
+        "SR": sr,
+        "virtual_size": virtual_size,
+        "type": "user",
+        "sharable": False,
+        "read_only": False,
+        "other_config": {},
+    }
+    rec.update(overrides)
+    return rec
+
+
+_API_DUMP = None
+
+
+def api_dump():
+    """The text of `xenapi-server --dump-api` (cached)."""
+    global _API_DUMP
+    if _API_DUMP is None:
+        _API_DUMP = subprocess.run([server_binary(), "--dump-api"], check=True,
+                                   stdout=subprocess.PIPE, timeout=60,
+                                   universal_newlines=True).stdout
+    return _API_DUMP

@@ -23,7 +23,9 @@ void declare_host(Declarations& d) {
   c.field("API_version_vendor_implementation", "(string->string) map", DRO, "rio", "details of vendor implementation").db("API_version__vendor_implementation");
   c.field("enabled", "bool", DRO, "rio", "true if the host is currently enabled");
   c.field("software_version", "(string->string) map", SRO, "rio", "version strings");
-  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration");
+  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration")
+      .key_role("folder", VO)
+      .key_role("XenCenter.CustomFields.*", VO);
   c.field("capabilities", "string set", SRO, "rio", "xen capabilities");
   c.field("cpu_configuration", "(string->string) map", DRO, "rio", "CPU configuration on this host");
   c.field("sched_policy", "string", DRO, "rio", "scheduler policy currently in force on this host");

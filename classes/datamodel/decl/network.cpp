@@ -20,7 +20,10 @@ void declare_network(Declarations& d) {
   c.field("VIFs", "VIF ref set", DRO, "rio", "list of connected vifs");
   c.field("PIFs", "PIF ref set", DRO, "rio", "list of connected pifs");
   c.field("MTU", "int", RW, "midnight-ride", "MTU in octets").def("1500");
-  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration");
+  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration")
+      .key_role("folder", VO)
+      .key_role("XenCenter.CustomFields.*", VO)
+      .key_role("XenCenterCreateInProgress", VO);
   c.field("bridge", "string", SRO, "rio", "name of the bridge corresponding to this network on the local host").def("\"\"");
   c.field("managed", "bool", SRO, "falcon", "true if the bridge is managed by xapi").def("true");
   c.field("blobs", "(string->blob ref) map", DRO, "orlando", "binary blobs associated with this network");

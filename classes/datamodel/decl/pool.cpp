@@ -21,7 +21,10 @@ void declare_pool(Declarations& d) {
   c.field("default_SR", "SR ref", RW, "rio", "default SR for VDIs");
   c.field("suspend_image_SR", "SR ref", RW, "rio", "SR in which VDIs for suspend images are created");
   c.field("crash_dump_SR", "SR ref", RW, "rio", "SR in which VDIs for crash dumps are created");
-  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration");
+  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration")
+      .key_role("folder", VO)
+      .key_role("XenCenter.CustomFields.*", VO)
+      .key_role("EMPTY_FOLDERS", VO);
   c.field("ha_enabled", "bool", DRO, "orlando", "true if HA is enabled on the pool, false otherwise");
   c.field("ha_configuration", "(string->string) map", DRO, "orlando", "current HA configuration");
   c.field("ha_statefiles", "string set", DRO, "orlando", "HA statefile VDIs in use");

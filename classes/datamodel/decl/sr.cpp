@@ -24,7 +24,9 @@ void declare_SR(Declarations& d) {
   c.field("type", "string", SRO, "rio", "type of the storage repository");
   c.field("content_type", "string", SRO, "rio", "type of the SR's content, if required (e.g. ISOs)");
   c.field("shared", "bool", DRO, "rio", "true if this SR is (capable of being) shared between multiple hosts");
-  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration");
+  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration")
+      .key_role("folder", VO)
+      .key_role("XenCenter.CustomFields.*", VO);
   c.field("tags", "string set", RW, "orlando", "user-specified tags for categorization purposes").def("{}");
   c.field("sm_config", "(string->string) map", RW, "miami", "SM dependent data").def("{}");
   c.field("blobs", "(string->blob ref) map", DRO, "orlando", "binary blobs associated with this SR");

@@ -21,7 +21,10 @@ void declare_task(Declarations& d) {
   c.field("type", "string", DRO, "rio", "if the task has completed successfully, this field contains the type of…");
   c.field("result", "string", DRO, "rio", "if the task has completed successfully, this field contains the result…");
   c.field("error_info", "string set", DRO, "rio", "on failure: the set of associated error strings");
-  c.field("other_config", "(string->string) map", RW, "miami", "additional configuration").def("{}");
+  c.field("other_config", "(string->string) map", RW, "miami", "additional configuration").def("{}")
+      .key_role("applies_to", VO)
+      .key_role("XenCenterUUID", VO)
+      .key_role("XenCenterMeddlingActionTitle", VO);
   c.field("subtask_of", "task ref", DRO, "orlando", "ref pointing to the task this is a substask of");
   c.field("subtasks", "task ref set", DRO, "orlando", "list pointing to all the substasks");
   c.field("backtrace", "string", DRO, "dundee", "function call trace for debugging");

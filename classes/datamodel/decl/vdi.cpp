@@ -24,7 +24,9 @@ void declare_VDI(Declarations& d) {
   c.field("type", "enum vdi_type", SRO, "rio", "type of the VDI");
   c.field("sharable", "bool", SRO, "rio", "true if this disk may be shared");
   c.field("read_only", "bool", SRO, "rio", "true if this disk may ONLY be mounted read-only");
-  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration");
+  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration")
+      .key_role("folder", VO)
+      .key_role("XenCenter.CustomFields.*", VO);
   c.field("storage_lock", "bool", DRO, "rio", "true if this disk is locked at the storage level");
   c.field("location", "string", DRO, "miami", "location information");
   c.field("managed", "bool", DRO, "rio", "");

@@ -55,7 +55,10 @@ void declare_VM(Declarations& d) {
   c.field("HVM_shadow_multiplier", "float", SRO, "miami", "multiplier applied to the amount of shadow that will be made available…").def("1.").db("HVM__shadow_multiplier");
   c.field("platform", "(string->string) map", RW, "rio", "platform-specific configuration");
   c.field("PCI_bus", "string", RW, "rio dep(boston)", "PCI bus path for pass-through devices");
-  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration");
+  c.field("other_config", "(string->string) map", RW, "rio", "additional configuration")
+      .key_role("pci", PA)
+      .key_role("folder", VO)
+      .key_role("XenCenter.CustomFields.*", VO);
   c.field("domid", "int", DRO, "rio", "domain ID (if available, -1 otherwise)");
   c.field("domarch", "string", DRO, "rio", "domain architecture (if available, null string otherwise)");
   c.field("last_boot_CPU_flags", "(string->string) map", SRO, "rio", "describes the CPU flags on which the VM was last booted").def("{}");
