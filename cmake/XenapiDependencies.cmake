@@ -5,6 +5,7 @@ find_package(OpenSSL 3 REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 
 # xmlrpc-c ships no CMake or pkg-config files; ask xmlrpc-c-config.

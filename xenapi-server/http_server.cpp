@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "xenapi-server/dispatcher.h"
+#include "xenapi-server/jsonrpc.h"
 #include "xenapi-server/xmlrpc.h"
 
 namespace xenapi {
@@ -124,11 +125,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       res.keep_alive(keep);
       return send(std::move(res), keep);
     }
-    if (path == "/jsonrpc") {
-      Res res = error_page(http::status::not_found, version, "JSON-RPC is not available on this server.");
-      res.keep_alive(keep);
-      return send(std::move(res), keep);
-    }
+    if (path == "/jsonrpc") return handle_jsonrpc(req, keep, version);
 
     xmlrpc::MethodCall call;
     try {
@@ -143,10 +140,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Request r;
     r.method = std::move(call.method);
     r.params = std::move(call.params);
-    r.origin.transport = Origin::Transport::Http;
-    r.origin.peer = peer_;
-    r.origin.originator = std::string(req["originator"]);
-    r.origin.user_agent = std::string(req[http::field::user_agent]);
+    r.origin = origin(req);
     auto self = shared_from_this();
     dispatcher_.dispatch(std::move(r), [self, keep, version](Response resp) {
       std::string body;
@@ -156,15 +150,56 @@ class Connection : public std::enable_shared_from_this<Connection> {
         case Response::Kind::Failure: xmlrpc::write_failure(body, resp.error); break;
         case Response::Kind::Plain: xmlrpc::write_plain(body, resp.plain); break;
       }
-      Res res{http::status::ok, version};
-      res.set(http::field::content_type, "text/xml");
-      common_headers(res);
+      self->reply(std::move(body), "text/xml", keep, version);
+    });
+  }
+
+  void handle_jsonrpc(const http::request<http::string_body>& req, bool keep, unsigned version) {
+    auto call = std::make_shared<jsonrpc::MethodCall>();
+    try {
+      *call = jsonrpc::parse_call(req.body());
+    } catch (const jsonrpc::ParseError& e) {
+      spdlog::debug("{}: malformed JSON-RPC request: {}", peer_, e.what());
+      Res res = error_page(http::status::bad_request, version, "Malformed JSON-RPC request.");
       res.keep_alive(keep);
-      res.body() = std::move(body);
-      res.prepare_payload();
-      asio::dispatch(self->stream_.get_executor(), [self, res = std::move(res), keep]() mutable {
-        self->send(std::move(res), keep);
-      });
+      return send(std::move(res), keep);
+    }
+    Request r;
+    r.method = call->method;
+    r.params = std::move(call->params);
+    r.origin = origin(req);
+    auto self = shared_from_this();
+    dispatcher_.dispatch(std::move(r), [self, call, keep, version](Response resp) {
+      std::string body;
+      body.reserve(512);
+      switch (resp.kind) {
+        case Response::Kind::Success: jsonrpc::write_success(body, *call, resp.result); break;
+        case Response::Kind::Failure: jsonrpc::write_failure(body, *call, resp.error); break;
+        case Response::Kind::Plain: jsonrpc::write_plain(body, *call, resp.plain); break;
+      }
+      self->reply(std::move(body), "application/json", keep, version);
+    });
+  }
+
+  Origin origin(const http::request<http::string_body>& req) const {
+    Origin o;
+    o.transport = Origin::Transport::Http;
+    o.peer = peer_;
+    o.originator = std::string(req["originator"]);
+    o.user_agent = std::string(req[http::field::user_agent]);
+    return o;
+  }
+
+  // Sends an RPC answer; safe to call from any thread.
+  void reply(std::string body, const char* content_type, bool keep, unsigned version) {
+    Res res{http::status::ok, version};
+    res.set(http::field::content_type, content_type);
+    common_headers(res);
+    res.keep_alive(keep);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), res = std::move(res), keep]() mutable {
+      self->send(std::move(res), keep);
     });
   }
 

@@ -17,6 +17,7 @@
 
 #include "classes/api/handlers.h"
 #include "classes/datamodel/api_dump.h"
+#include "classes/events/event_hub.h"
 #include "classes/host/bootstrap.h"
 #include "hypervisor-backend/backend.h"
 #include "xenapi-server/auth.h"
@@ -149,7 +150,8 @@ int run_server(const Options& o) {
   boost::asio::io_context io;
   AsioScheduler scheduler(io);
   Store store(model);
-  Env env{store, *backend, ProductInfo{}, "", management_address(http_host), nullptr, &scheduler};
+  Events events(store);
+  Env env{store, *backend, ProductInfo{}, "", management_address(http_host), nullptr, &scheduler, &events};
   env.product.version = XENAPI_SERVER_VERSION;
   env.this_host = bootstrap_host(env);
 
@@ -196,6 +198,7 @@ int run_server(const Options& o) {
   for (unsigned i = 1; i < n; ++i) threads.emplace_back([&] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  events.hub.stop();
   dispatcher.stop();
   if (!o.port_file.empty()) std::filesystem::remove(o.port_file, ec);
   spdlog::info("stopped");

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "classes/errors.h"
+#include "classes/events/event_hub.h"
 
 namespace xenapi {
 
@@ -145,6 +146,7 @@ void Sessions::destroy(const std::string& ref) {
     std::unique_lock lock(mu_);
     live_.erase(ref);
   }
+  if (env_.events) env_.events->hub.session_closed(ref);
   const dm::Class& sc = env_.store.cls("session");
   env_.store.write([&](Txn& t) {
     if (t.exists(sc, ref)) t.destroy(sc, ref);

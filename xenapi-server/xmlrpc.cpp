@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "classes/events/event_log.h"
 #include "classes/store/filter.h"
 
 namespace xenapi::xmlrpc {
@@ -414,11 +415,50 @@ void write_record(std::string& out, const dm::Class& c, const Object& o) {
 
 namespace {
 
+void write_events(std::string& out, const EventBatch& b, bool list_only) {
+  if (!list_only) out += "<value><struct><member><name>events</name>";
+  out += "<value><array><data>";
+  for (const auto& e : b.events) {
+    out += "<value><struct><member><name>id</name><value>";
+    out += std::to_string(e.id);
+    out += "</value></member><member><name>timestamp</name><value>0.0</value></member>"
+           "<member><name>class</name><value>";
+    out += e.cls->lower_name;
+    out += "</value></member><member><name>operation</name><value>";
+    out += operation_name(e.op);
+    out += "</value></member><member><name>ref</name><value>";
+    escape(out, e.ref);
+    out += "</value></member>";
+    if (e.snapshot) {
+      out += "<member><name>snapshot</name>";
+      write_record(out, *e.cls, *e.snapshot);
+      out += "</member>";
+    }
+    out += "</struct></value>";
+  }
+  out += "</data></array></value>";
+  if (list_only) return;
+  out += "</member><member><name>valid_ref_counts</name><value><struct>";
+  for (const auto& [c, n] : b.counts) {
+    out += "<member><name>";
+    out += c;
+    out += "</name><value><i4>";
+    out += std::to_string(n);
+    out += "</i4></value></member>";
+  }
+  out += "</struct></value></member><member><name>token</name><value>";
+  escape(out, b.token);
+  out += "</value></member></struct></value>";
+}
+
 void write_result(std::string& out, const Result& r) {
   switch (r.shape) {
     case Result::Shape::Value:
     case Result::Shape::Deferred:
       write_value(out, r.value);
+      return;
+    case Result::Shape::Events:
+      write_events(out, *r.batch, r.event_list);
       return;
     case Result::Shape::Record:
       write_record(out, *r.cls, *r.objects.front());

@@ -15,6 +15,9 @@
 
 namespace xenapi {
 
+struct EventBatch;
+struct Events;
+
 // The authenticated caller of a message.
 struct Principal {
   std::string session;     // session ref
@@ -82,16 +85,21 @@ struct Env {
   std::string address;    // management address clients use to reach us
   SessionService* sessions = nullptr;
   Scheduler* scheduler = nullptr;  // null: delays block the calling thread
+  Events* events = nullptr;        // event log and waiting calls
 };
 
 // The result of a message. Records are encoded straight from store objects.
 struct Result {
   // Deferred: the handler will answer later through Call::defer().
-  enum class Shape : uint8_t { Value, Record, RecordMap, Deferred };
+  // Events: an event.from batch {events, valid_ref_counts, token}, or (with
+  // event_list) just the events array of event.next.
+  enum class Shape : uint8_t { Value, Record, RecordMap, Deferred, Events };
   Shape shape = Shape::Value;
   Value value;
   const dm::Class* cls = nullptr;
   std::vector<ObjectPtr> objects;
+  std::shared_ptr<const EventBatch> batch;
+  bool event_list = false;
 
   Result() : value(std::string()) {}  // void
   Result(Value v) : value(std::move(v)) {}
@@ -108,6 +116,13 @@ struct Result {
     r.shape = Shape::RecordMap;
     r.cls = &c;
     r.objects = std::move(os);
+    return r;
+  }
+  static Result events(std::shared_ptr<const EventBatch> b, bool list_only = false) {
+    Result r;
+    r.shape = Shape::Events;
+    r.batch = std::move(b);
+    r.event_list = list_only;
     return r;
   }
   static Result deferred() {

@@ -1,6 +1,8 @@
 // Registries of explicit handlers and class hooks, and their start-up check.
 #include "classes/api/handlers.h"
 
+#include "classes/events/event_log.h"
+
 #include <stdexcept>
 
 namespace xenapi {
@@ -75,6 +77,8 @@ Value Result::to_value() const {
     case Shape::Value:
     case Shape::Deferred:
       return value;
+    case Shape::Events:
+      return batch_value(*batch, event_list);
     case Shape::Record:
       return record_value(*cls, *objects.front());
     case Shape::RecordMap: {

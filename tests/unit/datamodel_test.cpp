@@ -21,6 +21,7 @@ struct FieldCase {
   std::string cls;
   std::string field;
 };
+void PrintTo(const FieldCase& c, std::ostream* os) { *os << c.cls << "." << c.field; }
 
 // Every (class, field) with implicit accessors that satisfies `keep`.
 std::vector<FieldCase> field_cases(const std::function<bool(const dm::Field&)>& keep) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "classes/api/call.h"
+#include "classes/events/event_hub.h"
 #include "classes/host/bootstrap.h"
 #include "hypervisor-backend/simulator/sim_backend.h"
 #include "xenapi-server/auth.h"
@@ -46,7 +47,8 @@ class Harness {
       : store_(dm::Datamodel::standard(), counting_ids()),
         backend_(hv::SimConfig{"testhost"}),
         auth_(make_auth(dir_)),
-        env_{store_, backend_, ProductInfo{}, "", "127.0.0.1", nullptr},
+        events_(store_),
+        env_{store_, backend_, ProductInfo{}, "", "127.0.0.1", nullptr, nullptr, &events_},
         sessions_(env_, *auth_, SessionOptions{std::chrono::milliseconds(10)}),
         dispatcher_(env_, sessions_) {
     env_.sessions = &sessions_;
@@ -58,6 +60,7 @@ class Harness {
   Env& env() { return env_; }
   Sessions& sessions() { return sessions_; }
   Dispatcher& dispatcher() { return dispatcher_; }
+  Events& events() { return events_; }
   const dm::Datamodel& model() const { return store_.model(); }
   const std::string& session() const { return session_; }
   const std::string& dir() const { return dir_.path(); }
@@ -105,6 +108,7 @@ class Harness {
   Store store_;
   hv::SimBackend backend_;
   std::unique_ptr<Auth> auth_;
+  Events events_;
   Env env_;
   Sessions sessions_;
   Dispatcher dispatcher_;
