@@ -7,8 +7,14 @@
 
 namespace xenapi::hv {
 
-std::unique_ptr<HypervisorBackend> make_backend(const std::string& name, const std::string& uri) {
-  if (name == "sim" || name == "simulator") return std::make_unique<SimBackend>();
+std::unique_ptr<HypervisorBackend> make_backend(const std::string& name, const BackendOptions& opts) {
+  if (name == "sim" || name == "simulator") {
+    SimConfig cfg;
+    cfg.hostname = opts.hostname;
+    cfg.storage_dir = opts.state_dir.empty() ? std::string() : opts.state_dir + "/sr-local";
+    cfg.state_file = opts.state_dir.empty() ? std::string() : opts.state_dir + "/sim-domains.json";
+    return std::make_unique<SimBackend>(cfg);
+  }
   throw std::invalid_argument("unknown backend \"" + name + "\" (available: sim)");
 }
 

@@ -1,9 +1,13 @@
 // HypervisorBackend: what the server needs from a hypervisor, as an abstract
 // class (one implementation per hypervisor, like a libvirt driver table).
-// Nothing here knows about XenAPI records; classes/ translates.
+// Nothing here knows about XenAPI records; classes/ translates. Optional
+// capabilities throw hv::Error{Code::NotSupported} by default.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -36,6 +40,7 @@ struct StorageInfo {
   std::string type;          // SR type, e.g. "ext"
   std::string content_type;  // "user"
   std::string device;        // backing device or path
+  std::string path;          // folder holding its volumes (file-based storage)
   int64_t physical_size = 0;
   int64_t physical_utilisation = 0;
 };
@@ -60,10 +65,98 @@ struct HostInfo {
   std::vector<std::pair<std::string, std::string>> bios_strings;
 };
 
-// Thrown for a capability the backend does not have.
-class NotSupported : public std::runtime_error {
+// ---------------------------------------------------------------- domains
+
+struct DiskConfig {
+  std::string device;     // guest device name: "xvda", "hdd"
+  std::string userdevice; // slot: "0", "3"
+  std::string path;       // backing file; empty for an empty CD drive
+  std::string vdi_uuid;
+  bool cdrom = false;
+  bool read_only = false;
+  bool bootable = false;
+};
+
+struct NicConfig {
+  std::string device;  // slot: "0", "1"
+  std::string mac;
+  std::string bridge;  // host bridge of the network
+  int64_t mtu = 1500;
+};
+
+struct DomainConfig {
+  std::string uuid;  // the VM's uuid: the domain's identity
+  std::string name;
+  int64_t vcpus_max = 1;
+  int64_t vcpus_at_startup = 1;
+  int64_t memory_static_max = 0;   // bytes
+  int64_t memory_dynamic_max = 0;
+  int64_t memory_dynamic_min = 0;
+  int64_t memory_static_min = 0;
+  bool hvm = true;
+  std::string firmware;            // "bios" or "uefi"
+  std::string boot_order;          // "cdn"
+  std::string pv_kernel, pv_ramdisk, pv_args, pv_bootloader;
+  std::map<std::string, std::string> platform;
+  // Backend-specific hints (the simulator's "sim_*" keys of other_config).
+  std::map<std::string, std::string> hints;
+  std::vector<DiskConfig> disks;
+  std::vector<NicConfig> nics;
+};
+
+enum class PowerState : uint8_t { Halted, Running, Paused, Suspended, Crashed };
+const char* to_string(PowerState s);
+
+struct DomainInfo {
+  PowerState state = PowerState::Halted;
+  int64_t domid = -1;
+  int64_t memory_actual = 0;  // bytes
+  int64_t vcpus = 0;
+  std::vector<double> vcpu_seconds;  // CPU time used per vCPU
+  std::chrono::system_clock::time_point started{};
+  int64_t disk_read_bytes = 0, disk_write_bytes = 0;
+  int64_t net_rx_bytes = 0, net_tx_bytes = 0;
+  std::vector<std::string> attached_disks;  // guest device names
+  std::vector<std::string> attached_nics;   // slots
+};
+
+// A change the backend reports that nobody asked for: a guest that powered
+// itself off, rebooted, crashed.
+struct DomainEvent {
+  enum class Kind : uint8_t { Halted, Rebooted, Crashed, Suspended, Resumed };
+  std::string uuid;
+  Kind kind;
+};
+
+// Failures of backend calls; classes/ maps each code to a XenAPI error.
+class Error : public std::runtime_error {
  public:
-  explicit NotSupported(const std::string& what) : std::runtime_error(what) {}
+  enum class Code : uint8_t {
+    NotSupported,   // capability missing
+    NoSuchDomain,   // unknown uuid
+    BadState,       // wrong state for the request (message says which)
+    NoMemory,       // not enough free host memory
+    TooManyVcpus,   // more vCPUs than the host can give
+    GuestRefused,   // the guest did not cooperate (clean shutdown/reboot, unplug)
+    Timeout,        // the guest did not answer in time
+    NoSuchDevice,   // attach/detach of an unknown device
+    DeviceBusy,     // device already attached
+    StorageFull,    // not enough space for a volume
+    Failed,         // anything else
+  };
+  Error(Code c, const std::string& what, int64_t needed = 0, int64_t available = 0)
+      : std::runtime_error(what), code(c), needed(needed), available(available) {}
+  Code code;
+  int64_t needed;     // NoMemory / StorageFull / TooManyVcpus
+  int64_t available;
+};
+
+enum class ShutdownMode : uint8_t { Clean, Hard };
+
+struct VolumeInfo {
+  std::string path;
+  int64_t virtual_size = 0;
+  int64_t physical_utilisation = 0;
 };
 
 class HypervisorBackend {
@@ -73,10 +166,85 @@ class HypervisorBackend {
   virtual std::string name() const = 0;
   // Describes the physical host; called at start-up and when refreshing.
   virtual HostInfo host_info() = 0;
+  // Free host memory for guests right now (bytes).
+  virtual int64_t free_memory() = 0;
+
+  // Domains, identified by the VM's uuid. define() is idempotent: it
+  // replaces the configuration of a halted domain.
+  virtual void define(const DomainConfig& cfg) = 0;
+  virtual void undefine(const std::string& uuid) = 0;
+  virtual DomainInfo start(const std::string& uuid, bool paused) = 0;
+  virtual void pause(const std::string& uuid) = 0;
+  virtual void unpause(const std::string& uuid) = 0;
+  virtual void shutdown(const std::string& uuid, ShutdownMode mode) = 0;
+  virtual DomainInfo reboot(const std::string& uuid, ShutdownMode mode) = 0;
+  virtual void suspend(const std::string& uuid, const std::string& image_path) = 0;
+  virtual DomainInfo resume(const std::string& uuid, const std::string& image_path, bool paused) = 0;
+  // Hard stop of whatever state (no-op for an unknown or halted domain).
+  virtual void destroy(const std::string& uuid) = 0;
+  virtual DomainInfo info(const std::string& uuid) = 0;
+  // Every domain the backend knows with its state (reconciliation).
+  virtual std::map<std::string, DomainInfo> list() = 0;
+
+  // Hot-plug on a running domain.
+  virtual void attach_disk(const std::string& uuid, const DiskConfig& d) {
+    throw Error(Error::Code::NotSupported, "disk hot-plug is not supported by this backend");
+  }
+  virtual void detach_disk(const std::string& uuid, const std::string& device, bool force) {
+    throw Error(Error::Code::NotSupported, "disk hot-unplug is not supported by this backend");
+  }
+  virtual void change_media(const std::string& uuid, const std::string& device, const std::string& path) {
+    throw Error(Error::Code::NotSupported, "changing removable media is not supported by this backend");
+  }
+  virtual void attach_nic(const std::string& uuid, const NicConfig& n) {
+    throw Error(Error::Code::NotSupported, "NIC hot-plug is not supported by this backend");
+  }
+  virtual void detach_nic(const std::string& uuid, const std::string& device, bool force) {
+    throw Error(Error::Code::NotSupported, "NIC hot-unplug is not supported by this backend");
+  }
+  virtual void send_sysrq(const std::string& uuid, const std::string& key) {
+    throw Error(Error::Code::NotSupported, "sysrq is not supported by this backend");
+  }
+  virtual void send_trigger(const std::string& uuid, const std::string& trigger) {
+    throw Error(Error::Code::NotSupported, "triggers are not supported by this backend");
+  }
+  virtual void set_vcpus(const std::string& uuid, int64_t n) {
+    throw Error(Error::Code::NotSupported, "changing vCPUs live is not supported by this backend");
+  }
+  virtual void set_memory_target(const std::string& uuid, int64_t bytes) {
+    throw Error(Error::Code::NotSupported, "ballooning is not supported by this backend");
+  }
+
+  // File-based volumes in a storage folder (StorageInfo::path).
+  virtual VolumeInfo create_volume(const std::string& dir, const std::string& name, int64_t size) = 0;
+  virtual void delete_volume(const std::string& path) = 0;
+  virtual VolumeInfo resize_volume(const std::string& path, int64_t size) = 0;
+  // A new volume with the contents of `src` (full copy, sparse where possible).
+  virtual VolumeInfo copy_volume(const std::string& src, const std::string& dir, const std::string& name) = 0;
+  virtual VolumeInfo volume_info(const std::string& path) = 0;
+  // Volumes present in a storage folder (SR.scan).
+  virtual std::vector<VolumeInfo> list_volumes(const std::string& dir) = 0;
+
+  // Reports changes the backend did not cause. Set once before any domain runs.
+  void set_event_sink(std::function<void(const DomainEvent&)> sink) { sink_ = std::move(sink); }
+
+ protected:
+  void emit(const DomainEvent& e) {
+    if (sink_) sink_(e);
+  }
+
+ private:
+  std::function<void(const DomainEvent&)> sink_;
+};
+
+struct BackendOptions {
+  std::string uri;        // backend connection URI (libvirt)
+  std::string state_dir;  // where file-based storage lives
+  std::string hostname;   // override the reported host name
 };
 
 // Creates a backend by name ("sim"). Throws std::invalid_argument for an
 // unknown name.
-std::unique_ptr<HypervisorBackend> make_backend(const std::string& name, const std::string& uri);
+std::unique_ptr<HypervisorBackend> make_backend(const std::string& name, const BackendOptions& opts);
 
 }  // namespace xenapi::hv

@@ -210,6 +210,13 @@ std::optional<User> Auth::verify(const std::string& name, const std::string& pas
   return e.user;
 }
 
+std::optional<User> Auth::find(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(name);
+  if (it == users_.end()) return std::nullopt;
+  return it->second.user;
+}
+
 void Auth::set_root_password(const std::string& password) {
   if (!cfg_.root_password_file.empty())
     throw std::runtime_error("the root password is managed by --root-password-file");

@@ -42,6 +42,9 @@ class Auth {
   // was verified recently.
   std::optional<User> verify(const std::string& name, const std::string& password);
 
+  // The user of that name, if there is one (no password check).
+  std::optional<User> find(const std::string& name);
+
   // Replaces root's password (stored hash). Throws std::runtime_error when the
   // root password is managed by --root-password-file.
   void set_root_password(const std::string& password);

@@ -8,8 +8,10 @@
 #include <ctime>
 #include <future>
 #include <optional>
+#include <set>
 
 #include "classes/api/handlers.h"
+#include "classes/task/task.h"
 #include "xenapi-server/xmlrpc.h"
 
 namespace xenapi {
@@ -63,7 +65,6 @@ std::string short_value(const Value& v) {
   return v.debug_string();
 }
 
-DateTime now() { return DateTime{static_cast<int64_t>(std::time(nullptr))}; }
 
 }  // namespace
 
@@ -168,6 +169,7 @@ Response Response::failure(std::vector<std::string> d) {
 
 struct Dispatcher::Prepared {
   const dm::Message* msg = nullptr;
+  std::string task;    // the task of an Async call
   std::string called;  // name as called (alias spelling kept)
   std::vector<Value> args;
   std::shared_ptr<const Principal> who;
@@ -277,20 +279,8 @@ bool Dispatcher::prepare(Request& req, Response& immediate, Prepared& p) {
     }
     if (!msg->implemented) throw err::NOT_IMPLEMENTED(msg->wire_name);
 
-    // References: the object a message is about must exist; other refs may be NULL.
-    env_.store.read([&](const View& v) {
-      bool self_seen = false;
-      for (size_t i = 0; i < total; ++i) {
-        const dm::Type& t = msg->params[i].type;
-        if (!t.is(K::Ref)) continue;
-        const std::string& ref = p.args[i].str();
-        bool is_self = !self_seen && t.name == msg->cls->name;
-        if (is_self) self_seen = true;
-        if (!is_self && ref == dm::kNullRef) continue;
-        const dm::Class* target = model.cls(t.name);
-        if (!target || !target->db_class || !v.exists(*target, ref)) throw err::HANDLE_INVALID(t.name, ref);
-      }
-    });
+    // References are checked now for a synchronous call, inside the task for Async.
+    if (!p.async) check_refs(p);
   } catch (const ApiError& e) {
     immediate = Response::failure(e);
     return false;
@@ -298,8 +288,28 @@ bool Dispatcher::prepare(Request& req, Response& immediate, Prepared& p) {
   return true;
 }
 
+// The object a message is about must exist; other refs may be NULL.
+void Dispatcher::check_refs(const Prepared& p) const {
+  const dm::Datamodel& model = env_.store.model();
+  const dm::Message* msg = p.msg;
+  env_.store.read([&](const View& v) {
+    bool self_seen = false;
+    for (size_t i = 0; i < msg->params.size(); ++i) {
+      const dm::Type& t = msg->params[i].type;
+      if (!t.is(K::Ref)) continue;
+      const std::string& ref = p.args[i].str();
+      bool is_self = !self_seen && t.name == msg->cls->name;
+      if (is_self) self_seen = true;
+      if (!is_self && ref == dm::kNullRef) continue;
+      const dm::Class* target = model.cls(t.name);
+      if (!target || !target->db_class || !v.exists(*target, ref)) throw err::HANDLE_INVALID(t.name, ref);
+    }
+  });
+}
+
 std::optional<Response> Dispatcher::execute(Prepared& p, const Origin& origin, const Done& done) {
   Call call(env_, *p.msg, p.who.get(), &origin);
+  call.task = p.task;
   if (done) {
     call.set_deferral(Deferral{[done](Result r) { (*done)(Response::success(std::move(r))); },
                                [done](const ApiError& e) { (*done)(Response::failure(e)); }});
@@ -328,46 +338,47 @@ Response Dispatcher::execute_now(Prepared& p, const Origin& origin) {
   return *execute(p, origin, nullptr);
 }
 
+namespace {
+
+// Operations that look for cancellation while they run.
+bool cancellable(const std::string& wire_name) {
+  static const std::set<std::string> ops = {"VM.start", "VM.start_on", "VM.clone", "VM.copy", "VM.snapshot",
+                                             "VM.checkpoint", "VM.provision", "VDI.copy", "VDI.clone", "VDI.snapshot"};
+  return ops.count(wire_name) > 0;
+}
+
+}  // namespace
+
 Response Dispatcher::start_async(Prepared& p, const Origin& origin) {
-  const dm::Class& tc = env_.store.cls("task");
-  std::string task;
   try {
-    task = env_.store.write([&](Txn& t) {
-      std::vector<Value> v = env_.store.defaults(tc);
-      auto set = [&](const char* f, Value x) { v[tc.field(f)->index] = std::move(x); };
-      set("name_label", "Async." + p.msg->wire_name);
-      set("status", "pending");
-      set("created", now());
-      set("resident_on", env_.this_host);
-      set("progress", 0.0);
-      set("type", "<none/>");
-      set("session", p.who ? p.who->session : std::string(dm::kNullRef));
-      return t.create(tc, std::move(v));
-    });
+    Call call(env_, *p.msg, p.who.get(), &origin);
+    p.task = create_task(call, "Async." + p.msg->wire_name, "", cancellable(p.msg->wire_name));
   } catch (const ApiError& e) {
     return Response::failure(e);
   }
-  auto job = [this, p = std::move(p), origin, task, &tc]() mutable {
-    Response r = execute_now(p, origin);
-    env_.store.write([&](Txn& t) {
-      if (!t.exists(tc, task)) return;  // destroyed meanwhile
-      t.update(tc, task, [&](Object& o) {
-        o.values[tc.field("progress")->index] = Value(1.0);
-        o.values[tc.field("finished")->index] = Value(now());
-        if (r.kind == Response::Kind::Success) {
-          o.values[tc.field("status")->index] = Value("success");
-          o.values[tc.field("result")->index] = Value(xmlrpc::value_fragment(r.result));
-        } else {
-          Array info;
-          for (const auto& s : r.error) info.emplace_back(s);
-          o.values[tc.field("status")->index] = Value("failure");
-          o.values[tc.field("error_info")->index] = Value(std::move(info));
-        }
-      });
-    });
+  const std::string task = p.task;
+  auto job = [this, p = std::move(p), origin, task]() mutable {
+    Store& store = env_.store;
+    if (store.read([&](const View& v) { return cancel_requested(v, task); })) {
+      finish_task(store, task, "cancelled", "", err::TASK_CANCELLED(task).description());
+      return;
+    }
+    Response r;
+    try {
+      check_refs(p);
+      r = execute_now(p, origin);
+    } catch (const ApiError& e) {
+      r = Response::failure(e);
+    }
+    if (r.kind == Response::Kind::Success) {
+      finish_task(store, task, "success", xmlrpc::value_fragment(r.result), {});
+    } else {
+      bool cancelled = !r.error.empty() && r.error.front() == "TASK_CANCELLED";
+      finish_task(store, task, cancelled ? "cancelled" : "failure", "", r.error);
+    }
   };
   if (!pool_.submit(std::move(job))) {
-    env_.store.write([&](Txn& t) { t.destroy(tc, task); });
+    env_.store.write([&](Txn& t) { t.destroy(env_.store.cls("task"), task); });
     return Response::failure(err::TOO_MANY_PENDING_TASKS());
   }
   return Response::success(Result(Value(task)));

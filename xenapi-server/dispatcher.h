@@ -64,6 +64,7 @@ class Dispatcher {
   // Runs the handler; with `done`, the handler may defer and nullopt is returned.
   std::optional<Response> execute(Prepared& p, const Origin& origin, const Done& done);
   Response execute_now(Prepared& p, const Origin& origin);
+  void check_refs(const Prepared& p) const;
   Response start_async(Prepared& p, const Origin& origin);
 
   Env& env_;

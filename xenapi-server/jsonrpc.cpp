@@ -8,6 +8,7 @@
 
 #include "classes/events/event_log.h"
 #include "classes/store/filter.h"
+#include "xenapi-server/record_cache.h"
 
 namespace xenapi::jsonrpc {
 
@@ -75,16 +76,18 @@ void write_key(std::string& out, const Value& k) {
   else write_string(out, db_string(k));
 }
 
-void write_events(std::string& out, const EventBatch& b, bool list_only) {
+void encode_events(std::string& out, const EventBatch& b, bool list_only) {
   if (!list_only) out += "{\"events\":";
   out += '[';
   bool first = true;
   for (const auto& e : b.events) {
     if (!first) out += ',';
     first = false;
-    out += "{\"id\":";
+    out += "{\"id\":\"";  // a string, as xapi sends it
     out += std::to_string(e.id);
-    out += ",\"timestamp\":\"0.0\",\"class\":\"";
+    out += "\",\"timestamp\":\"";
+    out += timestamp_text(e.timestamp);
+    out += "\",\"class\":\"";
     out += e.cls->lower_name;
     out += "\",\"operation\":\"";
     out += operation_name(e.op);
@@ -112,6 +115,17 @@ void write_events(std::string& out, const EventBatch& b, bool list_only) {
   out += '}';
 }
 
+// Encoded once per batch, however many waiting calls it answers.
+void write_events(std::string& out, const EventBatch& b, bool list_only) {
+  out += b.encoded.get(list_only ? 3 : 2, [&](std::string& text) { encode_events(text, b, list_only); });
+}
+
+// Records of get_record / get_all_records, reused while their snapshot lives.
+void write_cached_record(std::string& out, const dm::Class& c, const ObjectPtr& o) {
+  static RecordCache cache;
+  cache.append(out, o, [&](std::string& text) { write_record(text, c, *o); });
+}
+
 void write_result(std::string& out, const Result& r) {
   switch (r.shape) {
     case Result::Shape::Value:
@@ -122,7 +136,7 @@ void write_result(std::string& out, const Result& r) {
       write_events(out, *r.batch, r.event_list);
       return;
     case Result::Shape::Record:
-      write_record(out, *r.cls, *r.objects.front());
+      write_cached_record(out, *r.cls, r.objects.front());
       return;
     case Result::Shape::RecordMap: {
       out += '{';
@@ -132,7 +146,7 @@ void write_result(std::string& out, const Result& r) {
         first = false;
         write_string(out, o->ref);
         out += ':';
-        write_record(out, *r.cls, *o);
+        write_cached_record(out, *r.cls, o);
       }
       out += '}';
       return;

@@ -19,10 +19,15 @@
 #include "classes/datamodel/api_dump.h"
 #include "classes/events/event_hub.h"
 #include "classes/host/bootstrap.h"
+#include "classes/store/persist.h"
+#include "classes/task/task.h"
+#include "classes/vm/reconcile.h"
+#include "classes/vm/vm_events.h"
 #include "hypervisor-backend/backend.h"
 #include "xenapi-server/auth.h"
 #include "xenapi-server/dispatcher.h"
 #include "xenapi-server/http_server.h"
+#include "xenapi-server/listeners.h"
 #include "xenapi-server/sessions.h"
 #include "xenapi-server/version.h"
 
@@ -48,6 +53,13 @@ class AsioScheduler : public Scheduler {
 struct Options {
   std::string state_dir = "xenapi-state";
   std::string http = "127.0.0.1:8080";
+  std::string https;  // off unless asked for
+  std::string tls_cert;
+  std::string tls_key;
+  std::string unix_path;  // set from the state folder unless --unix is given
+  bool https_only = false;
+  unsigned idle_timeout = 600;
+  unsigned header_timeout = 20;
   std::string backend = "sim";
   std::string backend_uri;
   std::string root_password_file;
@@ -56,23 +68,13 @@ struct Options {
   std::string log_level = "info";
   unsigned threads = 0;
   unsigned workers = 16;
+  size_t max_queued = 10000;
+  bool no_persist = false;
+  std::string backup;
+  int64_t task_retention = 3600;
   double auth_failure_delay = 2.0;
+  size_t event_log_size = EventLog::kDefaultMaxEntries;
 };
-
-bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  try {
-    int p = std::stoi(s.substr(colon + 1));
-    if (p < 0 || p > 65535) return false;
-    port = static_cast<uint16_t>(p);
-  } catch (...) {
-    return false;
-  }
-  return !host.empty();
-}
 
 // The address clients should use to reach this host: the listen address, or
 // the first non-loopback IPv4 address when listening on all interfaces.
@@ -95,16 +97,6 @@ std::string management_address(const std::string& listen) {
   return found;
 }
 
-void write_port_file(const std::string& path, const BoundAddress& http) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << "{\"http\": {\"address\": \"" << http.address << "\", \"port\": " << http.port << "}}\n";
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
-}
-
 int run_server(const Options& o) {
   std::error_code ec;
   std::filesystem::create_directories(o.state_dir, ec);
@@ -114,11 +106,17 @@ int run_server(const Options& o) {
   }
   ::chmod(o.state_dir.c_str(), 0700);
 
-  std::string http_host;
+  // The management address comes from the first network listener.
+  std::string http_host = "127.0.0.1";
   uint16_t http_port = 0;
-  if (!split_host_port(o.http, http_host, http_port)) {
-    spdlog::critical("--http expects ADDR:PORT, got \"{}\"", o.http);
-    return 2;
+  for (const std::string* l : {&o.http, &o.https}) {
+    std::string h;
+    if (l->empty()) continue;
+    if (!split_host_port(*l, h, http_port)) {
+      spdlog::critical("{} expects ADDR:PORT, got \"{}\"", l == &o.http ? "--http" : "--https", *l);
+      return 2;
+    }
+    if (l == &o.http || o.http.empty()) http_host = h;
   }
 
   auto model = dm::Datamodel::standard();
@@ -129,7 +127,7 @@ int run_server(const Options& o) {
 
   std::unique_ptr<hv::HypervisorBackend> backend;
   try {
-    backend = hv::make_backend(o.backend, o.backend_uri);
+    backend = hv::make_backend(o.backend, hv::BackendOptions{o.backend_uri, o.state_dir, ""});
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 2;
@@ -150,29 +148,68 @@ int run_server(const Options& o) {
   boost::asio::io_context io;
   AsioScheduler scheduler(io);
   Store store(model);
-  Events events(store);
+  install_derivations(store);
+  Events events(store, o.event_log_size);
+  std::unique_ptr<Persistence> persist;
+  size_t loaded = 0;
+  if (!o.no_persist) {
+    try {
+      auto t0 = std::chrono::steady_clock::now();
+      persist = std::make_unique<Persistence>(store, o.state_dir + "/xapi.db");
+      loaded = persist->load();
+      spdlog::info("loaded {} objects from {}/xapi.db in {} ms", loaded, o.state_dir,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+      events.log.set_epoch(persist->epoch());
+      persist->start();
+    } catch (const PersistError& e) {
+      spdlog::critical("state database: {}", e.what());
+      return 3;
+    }
+  }
   Env env{store, *backend, ProductInfo{}, "", management_address(http_host), nullptr, &scheduler, &events};
   env.product.version = XENAPI_SERVER_VERSION;
-  env.this_host = bootstrap_host(env);
+  try {
+    env.this_host = bootstrap_host(env);
+  } catch (const ApiError& e) {
+    spdlog::critical("cannot set up the host: {}", e.what());
+    return 3;
+  }
+  vm::install_backend_events(env);
+  if (loaded > 0) {
+    vm::ReconcileReport r = vm::reconcile(env);
+    spdlog::info("reconciled with the {} backend: {} VMs still running, {} started meanwhile, {} halted; {} "
+                 "interrupted tasks failed",
+                 backend->name(), r.still_running, r.now_running, r.now_halted, r.tasks_failed);
+  }
 
   SessionOptions sopts;
   sopts.failure_delay = std::chrono::milliseconds(static_cast<int64_t>(o.auth_failure_delay * 1000));
   Sessions sessions(env, *auth, sopts);
   env.sessions = &sessions;
+  if (loaded > 0) spdlog::info("{} sessions carried over", sessions.restore());
   DispatcherOptions dopts;
   dopts.workers = o.workers;
+  dopts.max_queue = o.max_queued;
   Dispatcher dispatcher(env, sessions, dopts);
 
-  HttpServer http(io, dispatcher);
-  BoundAddress bound;
+  HttpOptions hopts;
+  hopts.https_only = o.https_only;
+  hopts.idle_timeout = std::chrono::seconds(o.idle_timeout);
+  hopts.header_timeout = hopts.handshake_timeout = std::chrono::seconds(o.header_timeout);
+  HttpServer http(io, dispatcher, hopts);
+  raise_descriptor_limit();
+  Listening bound;
   try {
-    bound = http.listen(http_host, http_port);
+    bound = open_listeners(http, ListenerConfig{o.http, o.https, o.tls_cert, o.tls_key, o.unix_path, o.state_dir,
+                                                env.address});
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;
   }
-  spdlog::info("xenapi-server {} listening on http://{}:{}/ (backend {}, state in {})", XENAPI_SERVER_VERSION,
-               bound.address, bound.port, backend->name(), o.state_dir);
+  spdlog::info("xenapi-server {} listening on{}{}{} (backend {}, state in {})", XENAPI_SERVER_VERSION,
+               bound.http ? fmt::format(" http://{}:{}/", bound.http->address, bound.http->port) : "",
+               bound.https ? fmt::format(" https://{}:{}/", bound.https->address, bound.https->port) : "",
+               bound.unix_path.empty() ? "" : " unix:" + bound.unix_path, backend->name(), o.state_dir);
   if (!o.port_file.empty()) write_port_file(o.port_file, bound);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -184,10 +221,11 @@ int run_server(const Options& o) {
 
   boost::asio::steady_timer gc(io);
   std::function<void()> schedule_gc = [&] {
-    gc.expires_after(std::chrono::seconds(60));
+    gc.expires_after(std::chrono::seconds(10));
     gc.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       if (size_t n = sessions.expire_idle()) spdlog::info("expired {} idle sessions", n);
+      if (size_t n = collect_tasks(store, o.task_retention)) spdlog::debug("collected {} finished tasks", n);
       schedule_gc();
     });
   };
@@ -200,6 +238,7 @@ int run_server(const Options& o) {
   for (auto& t : threads) t.join();
   events.hub.stop();
   dispatcher.stop();
+  if (persist) persist->stop();
   if (!o.port_file.empty()) std::filesystem::remove(o.port_file, ec);
   spdlog::info("stopped");
   return 0;
@@ -238,7 +277,16 @@ int main(int argc, char** argv) {
   CLI::App app{"xenapi-server: a XenAPI (Xen Management API) server", "xenapi-server"};
   app.set_version_flag("--version", std::string("xenapi-server ") + XENAPI_SERVER_VERSION);
   app.add_option("--state-dir", o.state_dir, "Folder for the server's state")->capture_default_str();
-  app.add_option("--http", o.http, "Plain HTTP listener, ADDR:PORT (port 0: any free port)")->capture_default_str();
+  app.add_option("--http", o.http, "Plain HTTP listener, ADDR:PORT (port 0: any free port; \"\": none)")
+      ->capture_default_str();
+  app.add_option("--https", o.https, "HTTPS listener, ADDR:PORT (default: none)");
+  app.add_option("--tls-cert", o.tls_cert,
+                 "PEM certificate for HTTPS (default: a self-signed one generated into STATE-DIR)");
+  app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert (default: inside the --tls-cert file)");
+  app.add_flag("--https-only", o.https_only, "Serve plain HTTP to loopback peers only");
+  auto* unix_opt = app.add_option("--unix", o.unix_path,
+                                  "Local Unix socket, pre-authenticated as root (default: STATE-DIR/xapi.sock; "
+                                  "\"\": none)");
   app.add_option("--backend", o.backend, "Hypervisor backend: sim")->capture_default_str();
   app.add_option("--backend-uri", o.backend_uri, "Backend connection URI (backends that need one)");
   app.add_option("--root-password-file", o.root_password_file,
@@ -248,7 +296,18 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.add_option("--threads", o.threads, "Network threads (default: one per CPU, at least 2)");
   app.add_option("--workers", o.workers, "Worker threads for blocking and Async calls")->capture_default_str();
+  app.add_option("--max-queued-calls", o.max_queued,
+                 "Blocking and Async calls that may wait for a worker; beyond, TOO_MANY_PENDING_TASKS")
+      ->capture_default_str();
+  app.add_flag("--no-persist", o.no_persist, "Keep the state in memory only (it is lost at exit)");
+  app.add_option("--backup", o.backup, "Write a consistent copy of the state database (also while a server runs) and exit");
+  app.add_option("--task-retention", o.task_retention, "Seconds finished tasks are kept before they are destroyed")
+      ->capture_default_str();
   app.add_option("--auth-failure-delay", o.auth_failure_delay, "Seconds to wait before rejecting a bad login")
+      ->capture_default_str();
+  app.add_option("--event-log-size", o.event_log_size,
+                 "Changes kept for event.from/event.next; a client further behind gets EVENTS_LOST")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
   std::string user_name, user_role;
@@ -260,7 +319,16 @@ int main(int argc, char** argv) {
   bool dump_api = false;
   app.add_flag("--dump-api", dump_api, "Print the API (classes, fields, messages, errors) and exit");
 
+  app.add_option("--idle-timeout", o.idle_timeout, "Seconds a kept-alive connection may wait for its next request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--header-timeout", o.header_timeout,
+                 "Seconds a client has for a TLS handshake, or from a request's first byte to its last header")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (!unix_opt->count()) o.unix_path = (std::filesystem::path(o.state_dir) / "xapi.sock").string();
   if (dump_api) {
     std::cout << dm::api_dump(*dm::Datamodel::standard());
     return 0;
@@ -277,5 +345,15 @@ int main(int argc, char** argv) {
   spdlog::set_level(level);
 
   if (*user_add) return add_user(o, user_name, user_role);
+  if (!o.backup.empty()) {
+    try {
+      Persistence::backup(o.state_dir + "/xapi.db", o.backup);
+    } catch (const PersistError& e) {
+      std::cerr << e.what() << "\n";
+      return 3;
+    }
+    std::cout << "wrote " << o.backup << "\n";
+    return 0;
+  }
   return run_server(o);
 }

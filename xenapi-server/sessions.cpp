@@ -168,6 +168,37 @@ void Sessions::change_password(Call& call, const std::string& old_pwd, const std
   }
 }
 
+size_t Sessions::restore() {
+  const dm::Class& sc = env_.store.cls("session");
+  std::vector<ObjectPtr> saved = env_.store.read([&](const View& v) { return v.all(sc); });
+  std::vector<std::string> drop;
+  size_t kept = 0;
+  for (const auto& o : saved) {
+    const std::string& name = o->at(sc, "auth_user_name").str();
+    const bool superuser = o->at(sc, "is_local_superuser").boolean();
+    std::optional<User> user = superuser ? User{name, dm::Role::PoolAdmin, true} : auth_.find(name);
+    if (!user || o->at(sc, "pool").boolean()) {
+      drop.push_back(o->ref);
+      continue;
+    }
+    auto e = std::make_shared<Entry>();
+    auto who = std::make_shared<Principal>();
+    who->session = o->ref;
+    who->user = user->name;
+    who->role = user->role;
+    who->local_superuser = user->superuser;
+    e->who = who;
+    e->originator = o->at(sc, "originator").str();
+    e->last_active = steady_seconds();
+    e->last_written = steady_seconds();
+    std::unique_lock lock(mu_);
+    live_.emplace(o->ref, std::move(e));
+    ++kept;
+  }
+  for (const auto& r : drop) destroy(r);
+  return kept;
+}
+
 size_t Sessions::expire_idle() {
   int64_t cutoff = steady_seconds() - opts_.idle_timeout.count();
   std::vector<std::string> idle;

@@ -37,6 +37,9 @@ class Sessions : public SessionService {
   // Creates a session for an already authenticated user (the local socket,
   // internal callers).
   std::string open(const User& user, const std::string& originator);
+  // After a restart: takes over the saved sessions of users that still
+  // exist (clients need not log in again); drops the others.
+  size_t restore();
   // Destroys sessions idle for longer than the timeout; returns how many.
   size_t expire_idle();
   size_t count() const;

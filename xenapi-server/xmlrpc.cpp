@@ -9,6 +9,7 @@
 
 #include "classes/events/event_log.h"
 #include "classes/store/filter.h"
+#include "xenapi-server/record_cache.h"
 
 namespace xenapi::xmlrpc {
 
@@ -415,14 +416,15 @@ void write_record(std::string& out, const dm::Class& c, const Object& o) {
 
 namespace {
 
-void write_events(std::string& out, const EventBatch& b, bool list_only) {
+void encode_events(std::string& out, const EventBatch& b, bool list_only) {
   if (!list_only) out += "<value><struct><member><name>events</name>";
   out += "<value><array><data>";
   for (const auto& e : b.events) {
     out += "<value><struct><member><name>id</name><value>";
     out += std::to_string(e.id);
-    out += "</value></member><member><name>timestamp</name><value>0.0</value></member>"
-           "<member><name>class</name><value>";
+    out += "</value></member><member><name>timestamp</name><value>";
+    out += timestamp_text(e.timestamp);
+    out += "</value></member><member><name>class</name><value>";
     out += e.cls->lower_name;
     out += "</value></member><member><name>operation</name><value>";
     out += operation_name(e.op);
@@ -451,6 +453,17 @@ void write_events(std::string& out, const EventBatch& b, bool list_only) {
   out += "</value></member></struct></value>";
 }
 
+// Encoded once per batch, however many waiting calls it answers.
+void write_events(std::string& out, const EventBatch& b, bool list_only) {
+  out += b.encoded.get(list_only ? 1 : 0, [&](std::string& text) { encode_events(text, b, list_only); });
+}
+
+// Records of get_record / get_all_records, reused while their snapshot lives.
+void write_cached_record(std::string& out, const dm::Class& c, const ObjectPtr& o) {
+  static RecordCache cache;
+  cache.append(out, o, [&](std::string& text) { write_record(text, c, *o); });
+}
+
 void write_result(std::string& out, const Result& r) {
   switch (r.shape) {
     case Result::Shape::Value:
@@ -461,7 +474,7 @@ void write_result(std::string& out, const Result& r) {
       write_events(out, *r.batch, r.event_list);
       return;
     case Result::Shape::Record:
-      write_record(out, *r.cls, *r.objects.front());
+      write_cached_record(out, *r.cls, r.objects.front());
       return;
     case Result::Shape::RecordMap:
       out += "<value><struct>";
@@ -469,7 +482,7 @@ void write_result(std::string& out, const Result& r) {
         out += "<member><name>";
         escape(out, o->ref);
         out += "</name>";
-        write_record(out, *r.cls, *o);
+        write_cached_record(out, *r.cls, o);
         out += "</member>";
       }
       out += "</struct></value>";

@@ -158,6 +158,14 @@ class Call {
   const Origin* origin() const { return origin_; }
   std::string task;  // set when running as an Async task
 
+  // Long operations report progress (0.0 .. 1.0) to their task, if any.
+  void progress(double fraction);
+  // Throws TASK_CANCELLED [task] once the caller has asked to cancel.
+  void check_cancelled();
+  // A stable key for this call in current_operations: the task ref, or a
+  // fresh ref-like id for synchronous calls.
+  const std::string& operation_key();
+
   // Whether this call may answer later instead of blocking its thread.
   bool can_defer() const { return static_cast<bool>(deferral_.ok); }
   // Takes over the answer: the handler returns Result::deferred() and calls
@@ -176,6 +184,7 @@ class Call {
   const Origin* origin_;
   Deferral deferral_;
   bool deferred_ = false;
+  std::string op_key_;
 };
 
 }  // namespace xenapi

@@ -3,6 +3,7 @@
 
 #include "classes/events/event_log.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace xenapi {
@@ -63,6 +64,40 @@ void Hooks::add(const std::string& cls, ClassHooks h) {
 const ClassHooks* Hooks::find(const std::string& cls) const {
   auto it = hooks_.find(cls);
   return it == hooks_.end() ? nullptr : &it->second;
+}
+
+void install_derivations(Store& store) {
+  store.set_deriver([](Txn& t, const dm::Class& c, const std::string& ref) {
+    const ClassHooks* h = Hooks::global().find(c.name);
+    if (h && h->derive) h->derive(t, ref);
+  });
+}
+
+void Call::progress(double fraction) {
+  if (task.empty()) return;
+  const dm::Class& tc = cls("task");
+  store().write([&](Txn& t) {
+    if (!t.exists(tc, task)) return;
+    ObjectPtr o = t.get(tc, task);
+    if (o->at(tc, "status").str() != "pending") return;
+    t.set(tc, task, "progress", Value(std::clamp(fraction, 0.0, 1.0)));
+  });
+}
+
+void Call::check_cancelled() {
+  if (task.empty()) return;
+  const dm::Class& tc = cls("task");
+  bool cancelling = store().read([&](const View& v) {
+    ObjectPtr o = v.get(tc, task);
+    return o && o->at(tc, "status").str() == "cancelling";
+  });
+  if (cancelling) throw err::TASK_CANCELLED(task);
+}
+
+const std::string& Call::operation_key() {
+  if (!task.empty()) return task;
+  if (op_key_.empty()) op_key_ = store().ids().ref();
+  return op_key_;
 }
 
 Value record_value(const dm::Class& c, const Object& o) {

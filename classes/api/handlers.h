@@ -221,8 +221,14 @@ struct ClassHooks {
   std::function<void(Call&, Txn&, const std::string& ref)> after_create;
   // Before it is destroyed: refuse, or destroy what depends on it.
   std::function<void(Call&, Txn&, const ObjectPtr& obj)> before_destroy;
+  // After the destroying transaction committed, outside any store lock:
+  // release what the object held outside the store (backend domains, files).
+  std::function<void(Call&, const ObjectPtr& obj)> after_destroy;
   // Before an implicit setter (set_/add_/remove_/add_to_/remove_from_) writes `next`.
   std::function<void(Call&, Txn&, const ObjectPtr& obj, const dm::Field& f, const Value& next)> before_set;
+  // Recomputes derived fields (allowed_operations) of one object; runs inside
+  // every transaction that creates or changes an object of the class.
+  std::function<void(Txn&, const std::string& ref)> derive;
 };
 
 class Hooks {
@@ -241,13 +247,17 @@ struct HooksRegistration {
 #define XENAPI_CLASS_HOOKS(cls, ...) \
   static const ::xenapi::HooksRegistration XENAPI_CONCAT(xenapi_hooks_, __LINE__)(cls, __VA_ARGS__)
 
+// Makes the store keep every class's derived fields current.
+void install_derivations(Store& store);
+
 // Runs an implicit message (getters, setters, get_record, get_all*, create,
 // destroy, ...). Arguments are checked and coerced already.
 Result run_implicit(Call& call, std::vector<Value>& args);
 
 // Runs create() for class c from a coerced record (wire names -> values):
 // fills defaults, rejects missing required fields and invalid refs, runs
-// hooks. Used by the implicit create and by server code.
-std::string create_object(Call& call, Txn& txn, const dm::Class& c, const Map& record);
+// hooks. `fixed` sets any further fields (server-maintained ones). Used by
+// the implicit create and by server code.
+std::string create_object(Call& call, Txn& txn, const dm::Class& c, const Map& record, const Map& fixed = {});
 
 }  // namespace xenapi

@@ -42,7 +42,7 @@ void write_field(Call& call, const dm::Class& c, const std::string& ref, const d
 
 }  // namespace
 
-std::string create_object(Call& call, Txn& txn, const dm::Class& c, const Map& record) {
+std::string create_object(Call& call, Txn& txn, const dm::Class& c, const Map& record, const Map& fixed) {
   std::vector<Value> values = call.store().defaults(c);
   for (const auto& f : c.fields) {
     if (!f.in_constructor()) continue;
@@ -61,6 +61,11 @@ std::string create_object(Call& call, Txn& txn, const dm::Class& c, const Map& r
         if (!target || !txn.exists(*target, r.str())) throw err::HANDLE_INVALID(f.type.name, r.str());
       }
     }
+  }
+  for (const auto& [k, v] : fixed) {
+    const dm::Field* f = c.field(k.str());
+    if (!f) throw std::logic_error("create " + c.name + ": no field " + k.str());
+    values[f->index] = v;
   }
   const ClassHooks* h = hooks_of(c);
   if (h && h->before_create) h->before_create(call, txn, values);
@@ -139,13 +144,16 @@ Result run_implicit(Call& call, std::vector<Value>& args) {
       std::string ref = store.write([&](Txn& t) { return create_object(call, t, c, args[0].map()); });
       return Result(Value(ref));
     }
-    case MessageKind::Destroy:
-      store.write([&](Txn& t) {
+    case MessageKind::Destroy: {
+      ObjectPtr gone = store.write([&](Txn& t) {
         ObjectPtr o = t.must_get(c, args[0].str());
         if (const ClassHooks* h = hooks_of(c); h && h->before_destroy) h->before_destroy(call, t, o);
         t.destroy(c, o->ref);
+        return o;
       });
+      if (const ClassHooks* h = hooks_of(c); h && h->after_destroy) h->after_destroy(call, gone);
       return Result();
+    }
     case MessageKind::Explicit:
       break;
   }

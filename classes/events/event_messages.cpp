@@ -1,6 +1,7 @@
 // event: event.from, event.inject, event.get_current_id and the legacy
 // event.register / event.unregister / event.next.
 #include <algorithm>
+#include <cmath>
 #include <future>
 
 #include "classes/api/handlers.h"
@@ -9,6 +10,9 @@
 namespace xenapi {
 
 namespace {
+
+// The longest event.from timeout honoured (a day).
+constexpr double kMaxTimeout = 86400.0;
 
 Events& events(Call& c) {
   if (!c.env().events) throw err::INTERNAL_ERROR("the event system is not running");
@@ -27,13 +31,15 @@ Result wait_here(EventHub& hub, const std::string& session, Subscription sub, st
   return f.get();
 }
 
-// Answers at once if something matching happened after `since`.
-std::optional<EventBatch> ready(Call& c, const Subscription& sub, std::optional<uint64_t> since) {
+// The answer if there is one now: everything (no `since`), the matching
+// changes after `since`, or (with `always`) an empty batch.
+std::optional<EventBatch> ready(Call& c, const Subscription& sub, std::optional<uint64_t> since, bool legacy,
+                                bool always) {
   EventLog& log = events(c).log;
   return c.store().read([&](const View& v) -> std::optional<EventBatch> {
-    if (since && !log.has_changes(sub, *since)) return std::nullopt;
-    EventBatch b = log.collect(v, sub, since);
-    if (since && b.events.empty()) return std::nullopt;
+    if (since && !always && !log.pending(sub, *since)) return std::nullopt;
+    EventBatch b = log.collect(v, sub, since, legacy);
+    if (since && !always && b.events.empty()) return std::nullopt;
     return b;
   });
 }
@@ -45,8 +51,10 @@ XENAPI_HANDLER("event.from", [](Call& c, const std::vector<std::string>& classes
   Events& ev = events(c);
   Subscription sub = Subscription::parse(c.model(), classes);
   std::optional<uint64_t> since = ev.log.parse_token(token);
-  if (auto b = ready(c, sub, since)) return Result::events(std::make_shared<EventBatch>(std::move(*b)));
-  double seconds = std::clamp(timeout, 0.0, 86400.0);
+  // NaN, negative or zero: answer at once.
+  const double seconds = timeout > 0 ? std::min(timeout, kMaxTimeout) : 0.0;
+  if (auto b = ready(c, sub, since, false, seconds <= 0))
+    return Result::events(std::make_shared<EventBatch>(std::move(*b)));
   auto deadline = EventHub::Clock::now() + std::chrono::duration_cast<EventHub::Clock::duration>(
                                                std::chrono::duration<double>(seconds));
   if (c.can_defer()) {
@@ -57,7 +65,8 @@ XENAPI_HANDLER("event.from", [](Call& c, const std::vector<std::string>& classes
 });
 
 XENAPI_HANDLER("event.get_current_id", [](Call& c) -> int64_t {
-  return static_cast<int64_t>(c.store().generation());
+  // The id of the next event: events carry the generation of their change.
+  return static_cast<int64_t>(c.store().generation() + 1);
 });
 
 XENAPI_HANDLER("event.inject", [](Call& c, const std::string& cls, const std::string& ref) -> std::string {
@@ -81,11 +90,22 @@ XENAPI_HANDLER("event.unregister", [](Call& c, const std::vector<std::string>& c
   events(c).hub.unregister_classes(c.who()->session, Subscription::parse(c.model(), classes));
 });
 
+// Blocks until a registered class changes. A parked call is answered after
+// the hub's heartbeat at the latest (the pool's record as a `mod`, or an
+// empty list if the session does not watch the pool), so a dead client
+// cannot keep a call, or the events it would swallow, for long.
 XENAPI_HANDLER("event.next", [](Call& c) -> Result {
   Events& ev = events(c);
   const std::string& session = c.who()->session;
   auto [sub, position] = ev.hub.registration(session);
-  if (auto b = ready(c, sub, position)) {
+  std::optional<EventBatch> b;
+  try {
+    b = ready(c, sub, position, true, false);
+  } catch (const ApiError& e) {
+    if (e.code() == "EVENTS_LOST") ev.hub.reset_position(session);
+    throw;
+  }
+  if (b) {
     ev.hub.advance(session, b->generation);
     return Result::events(std::make_shared<EventBatch>(std::move(*b)), true);
   }

@@ -303,7 +303,8 @@ std::string bootstrap_host(Env& env) {
                                      {"shared", false},
                                      {"other_config", smap({{"i18n-key", "local-storage"},
                                                             {"i18n-original-value-name_label", s.name}})},
-                                     {"sm_config", smap({{"devserial", "sim-" + s.device}})}});
+                                     {"sm_config", smap({{"devserial", "sim-" + s.device}})},
+                                     {"content_path", s.path}});
       b.make("PBD", {{"host", host},
                      {"SR", sr},
                      {"device_config", smap({{"device", s.device}})},

@@ -132,7 +132,7 @@ void Txn::replace(const dm::Class& c, const ObjectPtr& before, ObjectPtr after, 
     return;
   }
   change_index_.emplace(ref, changes_.size());
-  changes_.push_back(Change{&c, ref, kind, after ? after : before});
+  changes_.push_back(Change{&c, ref, kind, after ? after : before, before});
 }
 
 void Txn::link(const dm::Relation& r, const Value& target, const std::string& member, bool add) {
@@ -230,11 +230,23 @@ void Txn::destroy(const dm::Class& c, std::string_view ref) {
   }
 }
 
-void Txn::commit() {
-  if (changes_.empty()) return;
+uint64_t Txn::commit() {
+  if (changes_.empty()) return 0;
+  if (mstore_.deriver_) {
+    // Index-based: derivations may append changes of other objects.
+    std::unordered_map<std::string, bool> derived;
+    for (size_t i = 0; i < changes_.size(); ++i) {
+      if (!changes_[i].object || changes_[i].kind == ChangeKind::Del) continue;
+      const dm::Class* cls = changes_[i].cls;
+      std::string ref = changes_[i].ref;
+      if (!derived.emplace(ref, true).second) continue;
+      if (get(*cls, ref)) mstore_.deriver_(*this, *cls, ref);
+    }
+  }
   if (events_) ++mstore_.generation_;
   Commit c;
   c.generation = mstore_.generation_;
+  c.seq = ++mstore_.seq_;
   // Stamp generations: objects are still private to this commit.
   for (auto& ch : changes_) {
     if (!ch.object || ch.kind == ChangeKind::Del) continue;
@@ -250,7 +262,9 @@ void Txn::commit() {
     if (ch.object) c.changes.push_back(std::move(ch));
   changes_.clear();
   change_index_.clear();
+  if (c.changes.empty()) return 0;
   for (const auto& obs : mstore_.observers_) obs(c);
+  return c.seq;
 }
 
 void Txn::rollback() {
@@ -295,6 +309,73 @@ std::vector<Value> Store::defaults(const dm::Class& c) {
 void Store::add_observer(Observer o) {
   std::unique_lock lock(mu_);
   observers_.push_back(std::move(o));
+}
+
+void Store::load(const dm::Class& c, std::vector<ObjectPtr> objects) {
+  std::unique_lock lock(mu_);
+  auto& t = table(c);
+  t.objects.reserve(t.objects.size() + objects.size());
+  for (auto& o : objects) {
+    index(c, nullptr, o);
+    t.objects[o->ref] = std::move(o);
+  }
+}
+
+void Store::finish_load(uint64_t generation) {
+  std::unique_lock lock(mu_);
+  generation_ = std::max(generation_, generation);
+  // The set sides mirror the ref sides: rebuild them from those.
+  for (const auto& r : model_->relations()) {
+    auto& sets = table(*r.set->cls);
+    std::unordered_map<std::string, Array> members;
+    for (const auto& [ref, o] : table(*r.ref->cls).objects) {
+      const Value& target = o->values[r.ref->index];
+      if (target.is_string() && target.str() != dm::kNullRef && sets.objects.count(target.str()))
+        members[target.str()].emplace_back(ref);
+    }
+    for (auto& [ref, o] : sets.objects) {
+      auto it = members.find(ref);
+      Value want = it == members.end() ? Value::empty_array() : Value(std::move(it->second));
+      if (o->values[r.set->index] == want) continue;
+      auto fixed = std::make_shared<Object>(*o);
+      fixed->values[r.set->index] = std::move(want);
+      o = std::move(fixed);
+    }
+  }
+}
+
+void Store::restore(const std::function<std::vector<Change>()>& collect) {
+  std::unique_lock lock(mu_);
+  std::vector<Change> undo = collect();
+  if (undo.empty()) return;
+  ++generation_;
+  Commit c;
+  c.generation = generation_;
+  c.seq = ++seq_;
+  c.restoring = true;
+  std::unordered_map<std::string, size_t> seen;
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    auto& t = table(*it->cls);
+    auto cur = t.objects.find(it->ref);
+    ObjectPtr now = cur == t.objects.end() ? nullptr : cur->second;
+    ObjectPtr back;
+    if (it->before) {
+      auto copy = std::make_shared<Object>(*it->before);
+      copy->modified = generation_;
+      back = copy;
+    }
+    index(*it->cls, now, back);
+    if (back) t.objects[it->ref] = back;
+    else t.objects.erase(it->ref);
+    ChangeKind kind = !back ? ChangeKind::Del : now ? ChangeKind::Mod : ChangeKind::Add;
+    Change ch{it->cls, it->ref, kind, back ? back : now, now};
+    auto [pos, fresh] = seen.emplace(it->ref, c.changes.size());
+    if (fresh) c.changes.push_back(std::move(ch));
+    else c.changes[pos->second] = std::move(ch);
+  }
+  c.changes.erase(std::remove_if(c.changes.begin(), c.changes.end(), [](const Change& ch) { return !ch.object; }),
+                  c.changes.end());
+  for (const auto& obs : observers_) obs(c);
 }
 
 uint64_t Store::generation() const {

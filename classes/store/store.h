@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -55,12 +56,25 @@ struct Change {
   std::string ref;
   ChangeKind kind;
   ObjectPtr object;  // new state (Add/Mod) or last state (Del)
+  ObjectPtr before;  // state before the transaction; null if it created the object
 };
 
 // A committed transaction, as seen by observers (persistence, events).
 struct Commit {
-  uint64_t generation;       // generation after the commit
+  uint64_t generation = 0;  // generation after the commit
+  uint64_t seq = 0;         // position among all commits (event classes or not)
+  bool restoring = false;   // puts back the durable state after a failed write
   std::vector<Change> changes;
+};
+
+// Makes commits durable (persistence). Store::write waits on it, outside
+// the store's lock, before returning to its caller.
+class Durability {
+ public:
+  virtual ~Durability() = default;
+  // Blocks until commit `seq` is on disk; throws ApiError if it could not
+  // be written (the commit has then been undone in memory as well).
+  virtual void wait(uint64_t seq) = 0;
 };
 
 class Store;
@@ -106,7 +120,7 @@ class Txn : public View {
   explicit Txn(Store& s) : View(s), mstore_(s) {}
   void replace(const dm::Class& c, const ObjectPtr& before, ObjectPtr after, ChangeKind kind);
   void link(const dm::Relation& r, const Value& target, const std::string& member, bool add);
-  void commit();
+  uint64_t commit();  // returns the commit's seq, 0 if nothing changed
   void rollback();
 
   Store& mstore_;
@@ -138,24 +152,53 @@ class Store {
   }
 
   // Runs f in a write transaction; if f throws, nothing it did is kept.
+  // With durability set, returns once the transaction is on disk.
   template <typename F>
   auto write(F&& f) {
-    std::unique_lock lock(mu_);
-    Txn t(*this);
-    try {
-      if constexpr (std::is_void_v<decltype(f(t))>) {
-        f(t);
-        t.commit();
-      } else {
-        auto result = f(t);
-        t.commit();
-        return result;
+    using R = decltype(f(std::declval<Txn&>()));
+    uint64_t seq = 0;
+    if constexpr (std::is_void_v<R>) {
+      {
+        std::unique_lock lock(mu_);
+        Txn t(*this);
+        try {
+          f(t);
+          seq = t.commit();
+        } catch (...) {
+          t.rollback();
+          throw;
+        }
       }
-    } catch (...) {
-      t.rollback();
-      throw;
+      if (seq && durability_) durability_->wait(seq);
+    } else {
+      std::optional<R> result;
+      {
+        std::unique_lock lock(mu_);
+        Txn t(*this);
+        try {
+          result.emplace(f(t));
+          seq = t.commit();
+        } catch (...) {
+          t.rollback();
+          throw;
+        }
+      }
+      if (seq && durability_) durability_->wait(seq);
+      return std::move(*result);
     }
   }
+
+  void set_durability(Durability* d) { durability_ = d; }
+
+  // Start-up: puts loaded objects in place, without transactions, events or
+  // persistence, then rebuilds the set sides of relations from the ref sides.
+  void load(const dm::Class& c, std::vector<ObjectPtr> objects);
+  void finish_load(uint64_t generation);
+
+  // Puts objects back to the given states (before-images of commits that
+  // could not be made durable), newest first. Observers see a restoring
+  // commit. `collect` runs under the write lock and returns the changes.
+  void restore(const std::function<std::vector<Change>()>& collect);
 
   // A value vector with every field at its default and a fresh uuid.
   std::vector<Value> defaults(const dm::Class& c);
@@ -163,6 +206,12 @@ class Store {
   // Called under the write lock after each commit, in commit order.
   using Observer = std::function<void(const Commit&)>;
   void add_observer(Observer o);
+
+  // Keeps derived fields (allowed_operations, ...) current: called inside
+  // every committing transaction, once for each object created or changed
+  // in it (also those the deriver itself changes). Set once, before use.
+  using Deriver = std::function<void(Txn&, const dm::Class&, const std::string& ref)>;
+  void set_deriver(Deriver d) { deriver_ = std::move(d); }
 
   uint64_t generation() const;
 
@@ -191,7 +240,10 @@ class Store {
   std::unordered_map<std::string, UuidEntry> by_uuid_;
   std::unordered_map<const dm::Class*, std::vector<const dm::Relation*>> relations_;
   uint64_t generation_ = 0;
+  uint64_t seq_ = 0;
   std::vector<Observer> observers_;
+  Deriver deriver_;
+  Durability* durability_ = nullptr;
 };
 
 }  // namespace xenapi

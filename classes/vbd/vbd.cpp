@@ -3,6 +3,7 @@
 #include <set>
 
 #include "classes/api/handlers.h"
+#include "classes/vm/runtime.h"
 
 namespace xenapi {
 
@@ -45,6 +46,12 @@ XENAPI_CLASS_HOOKS("VBD", ClassHooks{
           }
           if (used.count(dev)) throw err::DEVICE_ALREADY_EXISTS(dev);
         },
+    .before_destroy =
+        [](Call& call, Txn& t, const ObjectPtr& o) {
+          if (o->at(call.cls("VBD"), "currently_attached").boolean())
+            throw err::OPERATION_NOT_ALLOWED("VBD '" + o->ref + "' is still attached to a running VM");
+        },
+    .derive = [](Txn& t, const std::string& ref) { vm::derive_vbd(t, ref); },
 });
 
 }  // namespace xenapi

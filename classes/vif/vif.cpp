@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "classes/api/handlers.h"
+#include "classes/vm/runtime.h"
 
 namespace xenapi {
 
@@ -58,6 +59,12 @@ XENAPI_CLASS_HOOKS("VIF", ClassHooks{
           if (at("MTU").integer() < 68 || at("MTU").integer() > 65535)
             throw err::INVALID_VALUE("MTU", std::to_string(at("MTU").integer()));
         },
+    .before_destroy =
+        [](Call& call, Txn& t, const ObjectPtr& o) {
+          if (o->at(call.cls("VIF"), "currently_attached").boolean())
+            throw err::OPERATION_NOT_ALLOWED("VIF '" + o->ref + "' is still attached to a running VM");
+        },
+    .derive = [](Txn& t, const std::string& ref) { vm::derive_vif(t, ref); },
 });
 
 }  // namespace xenapi

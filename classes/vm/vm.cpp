@@ -2,15 +2,13 @@
 #include <string>
 
 #include "classes/api/handlers.h"
+#include "classes/storage/storage.h"
+#include "classes/vm/lifecycle.h"
+#include "classes/vm/runtime.h"
 
 namespace xenapi {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 int64_t get_int(const dm::Class& c, const std::vector<Value>& v, const char* f) {
   return v[c.field(f)->index].integer();
@@ -51,13 +49,7 @@ XENAPI_CLASS_HOOKS("VM", ClassHooks{
     .before_destroy =
         [](Call& call, Txn& t, const ObjectPtr& o) {
           const dm::Class& vm = call.cls("VM");
-          if (o->at(vm, "is_control_domain").boolean())
-            throw err::OPERATION_NOT_ALLOWED("This operation is not allowed on the control domain");
-          const std::string& state = o->at(vm, "power_state").str();
-          if (state != "Halted" && state != "Suspended")
-            throw err::VM_BAD_POWER_STATE(o->ref, "halted, suspended", lower(state));
-          if (o->at(vm, "is_a_template").boolean() && o->at(vm, "is_default_template").boolean())
-            throw err::VM_IS_TEMPLATE(o->ref, "destroy");
+          if (auto e = lifecycle::check_vm(vm, *o, "destroy", true)) throw *e;
           // Devices and metrics go with the VM; disks (VDIs) stay.
           for (auto [set, cls] : {std::pair{"VBDs", "VBD"}, std::pair{"VIFs", "VIF"}, std::pair{"consoles", "console"}}) {
             const dm::Class& dc = call.cls(cls);
@@ -69,6 +61,20 @@ XENAPI_CLASS_HOOKS("VM", ClassHooks{
             if (t.exists(call.cls(cls), r.str())) t.destroy(call.cls(cls), r.str());
           }
         },
+    .after_destroy =
+        [](Call& call, const ObjectPtr& o) {
+          const dm::Class& vm = call.cls("VM");
+          try {
+            call.env().backend.undefine(o->at(vm, "uuid").str());
+          } catch (const hv::Error&) {
+            // Never defined, or already gone.
+          }
+          // A suspended VM's memory image has no other owner.
+          const std::string& image = o->at(vm, "suspend_VDI").str();
+          if (image != dm::kNullRef && call.store().read([&](const View& v) { return v.exists(call.cls("VDI"), image); }))
+            storage::destroy_vdi(call, image);
+        },
+    .derive = [](Txn& t, const std::string& ref) { vm::derive_vm(t, ref); },
 });
 
 }  // namespace xenapi

@@ -1,7 +1,10 @@
 """Fixtures: a real xenapi-server process on a free port, with its own state."""
+import http.client
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -13,9 +16,12 @@ ROOT_PASSWORD = "integration-secret"
 
 
 class Server:
-    """A running xenapi-server; `url` is its XML-RPC endpoint."""
+    """A running xenapi-server; `url` is its XML-RPC endpoint. With https=True
+    it also serves HTTPS (`https_url`, certificate `cert_file`); its Unix
+    socket (`unix_path`) is on unless extra_args say otherwise."""
 
-    def __init__(self, state_dir, extra_args=(), password=ROOT_PASSWORD, failure_delay="0.3"):
+    def __init__(self, state_dir, extra_args=(), password=ROOT_PASSWORD, failure_delay="0.3",
+                 https=False):
         self.state_dir = state_dir
         self.port_file = os.path.join(state_dir, "ports.json")
         args = [os.environ.get("XENAPI_SERVER_BIN", "xenapi-server"),
@@ -24,6 +30,8 @@ class Server:
                 "--port-file", self.port_file,
                 "--auth-failure-delay", failure_delay,
                 "--log-level", "warn"]
+        if https:
+            args += ["--https", "127.0.0.1:0"]
         if password is not None:
             pw_file = os.path.join(state_dir, "root-password")
             with open(pw_file, "w") as f:
@@ -41,9 +49,15 @@ class Server:
             time.sleep(0.02)
         with open(self.port_file) as f:
             ports = json.load(f)
-        self.host = ports["http"]["address"]
-        self.port = ports["http"]["port"]
-        self.url = "http://%s:%d/" % (self.host, self.port)
+        self.ports = ports
+        if "http" in ports:
+            self.host = ports["http"]["address"]
+            self.port = ports["http"]["port"]
+            self.url = "http://%s:%d/" % (self.host, self.port)
+        self.https_port = ports.get("https", {}).get("port")
+        self.https_url = "https://127.0.0.1:%d/" % self.https_port if self.https_port else None
+        self.unix_path = ports.get("unix")
+        self.cert_file = os.path.join(state_dir, "tls-cert.pem")
 
     def output(self):
         self.log.flush()
@@ -52,6 +66,18 @@ class Server:
 
     def proxy(self):
         return xmlrpc.client.ServerProxy(self.url, allow_none=True)
+
+    def ssl_context(self):
+        """A client context that trusts exactly this server's certificate."""
+        return ssl.create_default_context(cafile=self.cert_file)
+
+    def https_proxy(self):
+        return xmlrpc.client.ServerProxy(self.https_url, allow_none=True, context=self.ssl_context())
+
+    def unix_proxy(self):
+        """XML-RPC over HTTP on the server's Unix socket."""
+        return xmlrpc.client.ServerProxy("http://localhost/", allow_none=True,
+                                         transport=UnixTransport(self.unix_path))
 
     def login(self):
         r = self.proxy().session.login_with_password("root", ROOT_PASSWORD)
@@ -67,6 +93,31 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client on a Unix socket (the Host header still names localhost)."""
+
+    def __init__(self, path, timeout=60):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    def __init__(self, path):
+        super().__init__()
+        self.unix_path = path
+
+    def make_connection(self, host):
+        if self._connection and host == self._connection[0]:
+            return self._connection[1]
+        self._connection = host, UnixHTTPConnection(self.unix_path)
+        return self._connection[1]
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,8 @@ def all_file_contents(directory):
     for root, _, files in os.walk(directory):
         for name in files:
             path = os.path.join(root, name)
+            if not os.path.isfile(path):  # the Unix socket
+                continue
             with open(path, "rb") as f:
                 out[path] = f.read()
     return out

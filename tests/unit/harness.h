@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "classes/api/call.h"
+#include "classes/api/handlers.h"
 #include "classes/events/event_hub.h"
 #include "classes/host/bootstrap.h"
+#include "classes/vm/vm_events.h"
 #include "hypervisor-backend/simulator/sim_backend.h"
 #include "xenapi-server/auth.h"
 #include "xenapi-server/dispatcher.h"
@@ -43,16 +45,20 @@ inline constexpr const char* kRootPassword = "test-root-password";
 
 class Harness {
  public:
-  explicit Harness(bool bootstrap = true)
+  // The event log size and hub options default to those of Events.
+  explicit Harness(bool bootstrap = true, size_t event_log_size = EventLog::kDefaultMaxEntries,
+                   EventHubOptions hub_options = {})
       : store_(dm::Datamodel::standard(), counting_ids()),
-        backend_(hv::SimConfig{"testhost"}),
+        backend_(hv::SimConfig{"testhost", dir_.path() + "/sr-local"}),
         auth_(make_auth(dir_)),
-        events_(store_),
+        events_(store_, event_log_size, hub_options),
         env_{store_, backend_, ProductInfo{}, "", "127.0.0.1", nullptr, nullptr, &events_},
         sessions_(env_, *auth_, SessionOptions{std::chrono::milliseconds(10)}),
         dispatcher_(env_, sessions_) {
     env_.sessions = &sessions_;
+    install_derivations(store_);
     if (bootstrap) env_.this_host = bootstrap_host(env_);
+    vm::install_backend_events(env_);
     session_ = value(raw("session.login_with_password", {Value("root"), Value(kRootPassword)})).str();
   }
 
@@ -61,6 +67,7 @@ class Harness {
   Sessions& sessions() { return sessions_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   Events& events() { return events_; }
+  hv::SimBackend& backend() { return backend_; }
   const dm::Datamodel& model() const { return store_.model(); }
   const std::string& session() const { return session_; }
   const std::string& dir() const { return dir_.path(); }

@@ -34,6 +34,7 @@ void declare_SR(Declarations& d) {
   c.field("introduced_by", "DR_task ref", DRO, "boston", "disaster recovery task which introduced this SR");
   c.field("clustered", "bool", DRO, "dundee", "true if the SR is using aggregated local storage");
   c.field("is_tools_sr", "bool", DRO, "dundee", "true if this is the SR that contains the Tools ISO VDIs");
+  c.field("content_path", "string", DRO, "rio", "folder holding the SR's volumes").internal();
 
   c.message("assert_can_host_ha_statefile", "sr:SR ref", "void", PO, "orlando",
             "returns successfully if the given SR can host an HA statefi…")
@@ -72,8 +73,7 @@ void declare_SR(Declarations& d) {
       .ni();
   c.message("get_supported_types", "", "string set", RO, "rio",
             "returns a set of all the SR types supported by the system")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("introduce", "uuid:string, name_label:string, name_description:string, type:string, content_type:string, shared:bool, sm_config:(string->string) map = {}", "SR ref", PO, "rio",
             "introduce a new Storage Repository into the managed system")
       .ni();
@@ -96,23 +96,19 @@ void declare_SR(Declarations& d) {
       .ni();
   c.message("scan", "sr:SR ref", "void", VPA, "rio",
             "refreshes the list of VDIs associated with an SR")
-      .ni();
+      .blocking();
   c.message("set_name_description", "sr:SR ref, value:string", "void", PO, "rio",
-            "set the name description of the SR")
-      .ni();
+            "set the name description of the SR");
   c.message("set_name_label", "sr:SR ref, value:string", "void", PO, "rio",
-            "set the name label of the SR")
-      .ni();
+            "set the name label of the SR");
   c.message("set_physical_size", "self:SR ref, value:int", "void", PO, "miami",
             "sets the SR's physical_size field")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_shared", "sr:SR ref, value:bool", "void", PO, "rio",
             "sets the shared flag on the SR")
       .ni();
   c.message("update", "sr:SR ref", "void", PO, "symc",
-            "refresh the fields on the SR object")
-      .ni();
+            "refresh the fields on the SR object");
 }
 
 }  // namespace xenapi::dm

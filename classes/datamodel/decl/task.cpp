@@ -29,35 +29,29 @@ void declare_task(Declarations& d) {
   c.field("subtasks", "task ref set", DRO, "orlando", "list pointing to all the substasks");
   c.field("backtrace", "string", DRO, "dundee", "function call trace for debugging");
   c.field("session", "session ref", DRO, "rio", "the session that created the task").internal();
+  c.field("cancellable", "bool", DRO, "rio", "whether the operation behind the task stops when cancelled").internal();
 
   c.message("cancel", "task:task ref", "void", RO, "rio",
             "request that a task be cancelled")
-      .errors("OPERATION_NOT_ALLOWED")
-      .ni();
+      .errors("OPERATION_NOT_ALLOWED");
   c.message("create", "label:string, description:string", "task ref", RO, "rio",
             "create a new task object which must be manually destroyed")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("destroy", "self:task ref", "void", RO, "rio",
             "destroy the task object")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_error_info", "self:task ref, value:string set", "void", RO, "21.3.0",
             "set the task error info")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_progress", "self:task ref, value:float", "void", RO, "stockholm",
             "set the task progress")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_result", "self:task ref, value:string", "void", RO, "21.3.0",
             "set the task result")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_status", "self:task ref, value:enum task_status_type", "void", RO, "falcon",
             "set the task status")
-      .sync_only()
-      .ni();
+      .sync_only();
 }
 
 }  // namespace xenapi::dm

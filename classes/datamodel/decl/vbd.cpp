@@ -32,29 +32,27 @@ void declare_VBD(Declarations& d) {
   c.field("metrics", "VBD_metrics ref", DRO, "rio REMOVED(tampa)", "metrics associated with this VBD");
 
   c.message("assert_attachable", "self:VBD ref", "void", VA, "rio",
-            "throws an error if this VBD could not be attached to this V…")
-      .ni();
+            "throws an error if this VBD could not be attached to this V…");
   c.message("eject", "vbd:VBD ref", "void", VO, "rio",
             "remove the media from the device and leave it empty")
       .errors("VBD_NOT_REMOVABLE_MEDIA, VBD_IS_EMPTY")
-      .ni();
+      .blocking();
   c.message("insert", "vbd:VBD ref, vdi:VDI ref", "void", VO, "rio",
             "insert new media into the device")
       .errors("VBD_NOT_REMOVABLE_MEDIA, VBD_NOT_EMPTY")
-      .ni();
+      .blocking();
   c.message("plug", "self:VBD ref", "void", VA, "rio",
             "hotplug the specified VBD, dynamically attaching it to the…")
-      .ni();
+      .blocking();
   c.message("set_mode", "self:VBD ref, value:enum vbd_mode", "void", VA, "rio",
-            "sets the mode of the VBD")
-      .ni();
+            "sets the mode of the VBD");
   c.message("unplug", "self:VBD ref", "void", VA, "rio",
             "hot-unplug the specified VBD, dynamically unattaching it fr…")
       .errors("DEVICE_DETACH_REJECTED, DEVICE_ALREADY_DETACHED")
-      .ni();
+      .blocking();
   c.message("unplug_force", "self:VBD ref", "void", VA, "rio",
             "forcibly unplug the specified VBD")
-      .ni();
+      .blocking();
 }
 
 }  // namespace xenapi::dm

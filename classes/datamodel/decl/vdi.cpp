@@ -45,14 +45,22 @@ void declare_VDI(Declarations& d) {
   c.field("metadata_latest", "bool", DRO, "boston", "whether this VDI contains the latest known accessible metadata for the…");
   c.field("is_tools_iso", "bool", DRO, "dundee", "whether this VDI is a Tools ISO");
   c.field("cbt_enabled", "bool", DRO, "inverness", "true if changed blocks are tracked for this VDI");
+  c.field("path", "string", DRO, "rio", "file holding the disk's data").internal();
 
+  // create and destroy take the implicit signatures; they are explicit here
+  // because they create and delete the volume as well as the record.
+  c.message("create", "args:VDI record", "VDI ref", VA, "rio", "create a new VDI instance, and return its handle")
+      .blocking();
+  c.message("destroy", "self:VDI ref", "void", VA, "rio", "destroy the specified VDI instance")
+      .errors("VDI_IN_USE")
+      .blocking();
   c.message("clone", "vdi:VDI ref, driver_params:(string->string) map = {}", "VDI ref", VA, "rio",
             "take an exact copy of the VDI and return a reference to the…")
-      .ni();
+      .blocking();
   c.message("copy", "vdi:VDI ref, sr:SR ref = OpaqueRef:NULL, base_vdi:VDI ref = OpaqueRef:NULL, into_vdi:VDI ref = OpaqueRef:NULL", "VDI ref", VA, "rio",
             "copy either a full VDI or the block differences between two…")
       .errors("VDI_READONLY, VDI_TOO_SMALL, VDI_NOT_SPARSE")
-      .ni();
+      .blocking();
   c.message("data_destroy", "self:VDI ref", "void", VA, "inverness",
             "delete the data of the snapshot VDI, but keep its changed b…")
       .errors("SR_OPERATION_NOT_SUPPORTED, VDI_MISSING, SR_NOT_ATTACHED, SR_HAS_NO_PBDS, OPERATION_NOT_ALLOWED, VDI_INCOMPATIBLE_TYPE, VDI_NO_CBT_METADATA, VDI_IN_USE, VDI_IS_A_PHYSICAL_DEVICE")
@@ -66,8 +74,7 @@ void declare_VDI(Declarations& d) {
       .errors("SR_OPERATION_NOT_SUPPORTED, VDI_MISSING, SR_NOT_ATTACHED, SR_HAS_NO_PBDS, OPERATION_NOT_ALLOWED, VDI_INCOMPATIBLE_TYPE, VDI_ON_BOOT_MODE_INCOMPATIBLE_WITH_OPERATION")
       .ni();
   c.message("forget", "vdi:VDI ref", "void", VA, "rio",
-            "removes a VDI record from the database")
-      .ni();
+            "removes a VDI record from the database");
   c.message("get_nbd_info", "self:VDI ref", "vdi_nbd_server_info record set", VA, "inverness",
             "get details specifying how to access this VDI via a Network…")
       .errors("VDI_INCOMPATIBLE_TYPE")
@@ -92,37 +99,30 @@ void declare_VDI(Declarations& d) {
       .ni();
   c.message("resize", "vdi:VDI ref, size:int", "void", VA, "rio",
             "resize the VDI")
-      .ni();
+      .blocking();
   c.message("resize_online", "vdi:VDI ref, size:int", "void", VA, "rio REMOVED(inverness)",
             "resize the VDI which may or may not be attached to running…")
       .ni();
   c.message("set_allow_caching", "self:VDI ref, value:bool", "void", VA, "cowley",
-            "set the value of the allow_caching parameter")
-      .ni();
+            "set the value of the allow_caching parameter");
   c.message("set_name_description", "self:VDI ref, value:string", "void", VA, "rio",
-            "set the name description of the VDI")
-      .ni();
+            "set the name description of the VDI");
   c.message("set_name_label", "self:VDI ref, value:string", "void", VA, "rio",
-            "set the name label of the VDI")
-      .ni();
+            "set the name label of the VDI");
   c.message("set_on_boot", "self:VDI ref, value:enum on_boot", "void", VA, "cowley",
-            "set the value of the on_boot parameter")
-      .ni();
+            "set the value of the on_boot parameter");
   c.message("set_read_only", "self:VDI ref, value:bool", "void", VA, "rio",
             "sets the VDI's read_only field")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_sharable", "self:VDI ref, value:bool", "void", VA, "george",
             "sets the VDI's sharable field")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("snapshot", "vdi:VDI ref, driver_params:(string->string) map = {}", "VDI ref", VA, "rio",
             "take a read-only snapshot of the VDI, returning a reference…")
-      .ni();
+      .blocking();
   c.message("update", "vdi:VDI ref", "void", VA, "symc",
             "ask the storage backend to refresh the fields in the VDI ob…")
-      .errors("SR_OPERATION_NOT_SUPPORTED")
-      .ni();
+      .errors("SR_OPERATION_NOT_SUPPORTED");
   // Added after xapi 24.16 (prototype).
   c.message("revert", "snapshot:VDI ref, driver_params:(string->string) map = {}", "VDI ref", VA, "26.16.0 proto",
             "revert the VDI this is a snapshot of to the state of this snapshot")

@@ -39,44 +39,35 @@ void declare_VIF(Declarations& d) {
   c.field("trunks", "int set", SRO, "26.17.0 proto", "VLANs trunked to this VIF (empty: all)").def("{}");
 
   c.message("add_ipv4_allowed", "self:VIF ref, value:string", "void", PO, "tampa",
-            "associates an IPv4 address with this VIF")
-      .ni();
+            "associates an IPv4 address with this VIF");
   c.message("add_ipv6_allowed", "self:VIF ref, value:string", "void", PO, "tampa",
-            "associates an IPv6 address with this VIF")
-      .ni();
+            "associates an IPv6 address with this VIF");
   c.message("configure_ipv4", "self:VIF ref, mode:enum vif_ipv4_configuration_mode, address:string = \"\", gateway:string = \"\"", "void", VO, "dundee",
-            "configure IPv4 settings for this virtual interface")
-      .ni();
+            "configure IPv4 settings for this virtual interface");
   c.message("configure_ipv6", "self:VIF ref, mode:enum vif_ipv6_configuration_mode, address:string = \"\", gateway:string = \"\"", "void", VO, "dundee",
-            "configure IPv6 settings for this virtual interface")
-      .ni();
+            "configure IPv6 settings for this virtual interface");
   c.message("move", "self:VIF ref, network:network ref", "void", VA, "ely",
             "move the specified VIF to the specified network, even while…")
-      .ni();
+      .blocking();
   c.message("plug", "self:VIF ref", "void", VA, "rio",
             "hotplug the specified VIF, dynamically attaching it to the…")
-      .ni();
+      .blocking();
   c.message("remove_ipv4_allowed", "self:VIF ref, value:string", "void", PO, "tampa",
-            "removes an IPv4 address from this VIF")
-      .ni();
+            "removes an IPv4 address from this VIF");
   c.message("remove_ipv6_allowed", "self:VIF ref, value:string", "void", PO, "tampa",
-            "removes an IPv6 address from this VIF")
-      .ni();
+            "removes an IPv6 address from this VIF");
   c.message("set_ipv4_allowed", "self:VIF ref, value:string set", "void", PO, "tampa",
-            "set the IPv4 addresses to which traffic on this VIF can be…")
-      .ni();
+            "set the IPv4 addresses to which traffic on this VIF can be…");
   c.message("set_ipv6_allowed", "self:VIF ref, value:string set", "void", PO, "tampa",
-            "set the IPv6 addresses to which traffic on this VIF can be…")
-      .ni();
+            "set the IPv6 addresses to which traffic on this VIF can be…");
   c.message("set_locking_mode", "self:VIF ref, value:enum vif_locking_mode", "void", PO, "tampa",
-            "set the locking mode for this VIF")
-      .ni();
+            "set the locking mode for this VIF");
   c.message("unplug", "self:VIF ref", "void", VA, "rio",
             "hot-unplug the specified VIF, dynamically unattaching it fr…")
-      .ni();
+      .blocking();
   c.message("unplug_force", "self:VIF ref", "void", VA, "boston",
             "forcibly unplug the specified VIF")
-      .ni();
+      .blocking();
   // Added after xapi 24.16 (prototypes).
   c.message("add_trunks", "self:VIF ref, value:int", "void", VA, "26.17.0 proto", "add a VLAN to the trunks of this VIF")
       .ni();

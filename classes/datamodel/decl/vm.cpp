@@ -112,8 +112,7 @@ void declare_VM(Declarations& d) {
 
   c.message("add_to_NVRAM", "self:VM ref, key:string, value:string", "void", VA, "naples",
             "")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("add_to_VCPUs_params_live", "self:VM ref, key:string, value:string", "void", VA, "rio",
             "add the given key-value pair to VM.VCPUs_params, and apply…")
       .ni();
@@ -126,41 +125,38 @@ void declare_VM(Declarations& d) {
       .ni();
   c.message("assert_can_boot_here", "self:VM ref, host:host ref", "void", RO, "rio",
             "returns an error if the VM could not boot on this host for…")
-      .errors("HOST_NOT_ENOUGH_FREE_MEMORY, HOST_NOT_ENOUGH_PCPUS, NETWORK_SRIOV_INSUFFICIENT_CAPACITY, HOST_NOT_LIVE, HOST_DISABLED, HOST_CANNOT_ATTACH_NETWORK, VM_HVM_REQUIRED, VM_REQUIRES_GPU, VM_REQUIRES_IOMMU, VM_REQUIRES_NETWORK, VM_REQUIRES_SR, VM_REQUIRES_VGPU, VM_HOST_INCOMPATIBLE_VERSION, VM_HOST_INCOMPATIBLE_VIRTUAL_HARDWARE_PLATFORM_VERSION, INVALID_VALUE, MEMORY_CONSTRAINT_VIOLATION, OPERATION_NOT_ALLOWED, VALUE_NOT_SUPPORTED, VM_INCOMPATIBLE_WITH_THIS_HOST")
-      .ni();
+      .errors("HOST_NOT_ENOUGH_FREE_MEMORY, HOST_NOT_ENOUGH_PCPUS, NETWORK_SRIOV_INSUFFICIENT_CAPACITY, HOST_NOT_LIVE, HOST_DISABLED, HOST_CANNOT_ATTACH_NETWORK, VM_HVM_REQUIRED, VM_REQUIRES_GPU, VM_REQUIRES_IOMMU, VM_REQUIRES_NETWORK, VM_REQUIRES_SR, VM_REQUIRES_VGPU, VM_HOST_INCOMPATIBLE_VERSION, VM_HOST_INCOMPATIBLE_VIRTUAL_HARDWARE_PLATFORM_VERSION, INVALID_VALUE, MEMORY_CONSTRAINT_VIOLATION, OPERATION_NOT_ALLOWED, VALUE_NOT_SUPPORTED, VM_INCOMPATIBLE_WITH_THIS_HOST");
   c.message("assert_can_migrate", "vm:VM ref, dest:(string->string) map, live:bool, vdi_map:(VDI ref->SR ref) map, vif_map:(VIF ref->network ref) map, options:(string->string) map, vgpu_map:(VGPU ref->GPU_group ref) map = {}", "void", VPA, "tampa",
             "assert whether a VM can be migrated to the specified destin…")
       .errors("LICENCE_RESTRICTION")
       .ni();
   c.message("assert_operation_valid", "self:VM ref, op:enum vm_operations", "void", RO, "rio",
-            "check to see whether this operation is acceptable in the cu…")
-      .ni();
+            "check to see whether this operation is acceptable in the cu…");
   c.message("call_plugin", "vm:VM ref, plugin:string, fn:string, args:(string->string) map", "string", VO, "cream",
             "call an API plugin on this vm")
       .ni();
   c.message("checkpoint", "vm:VM ref, new_name:string", "VM ref", VPA, "midnight-ride",
             "checkpoints the specified VM, making a new VM")
       .errors("VM_BAD_POWER_STATE, SR_FULL, OPERATION_NOT_ALLOWED, VM_CHECKPOINT_SUSPEND_FAILED, VM_CHECKPOINT_RESUME_FAILED")
-      .ni();
+      .blocking();
   c.message("clean_reboot", "vm:VM ref", "void", VO, "rio",
             "attempt to cleanly shutdown the specified VM (Note: this ma…")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("clean_shutdown", "vm:VM ref", "void", VO, "rio",
             "attempt to cleanly shutdown the specified VM")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("clone", "vm:VM ref, new_name:string", "VM ref", VA, "rio",
             "clones the specified VM, making a new VM")
       .errors("VM_BAD_POWER_STATE, SR_FULL, OPERATION_NOT_ALLOWED, LICENCE_RESTRICTION")
-      .ni();
+      .blocking();
   c.message("compute_memory_overhead", "vm:VM ref", "int", RO, "midnight-ride",
-            "computes the virtualization memory overhead of a VM")
-      .ni();
+            "computes the virtualization memory overhead of a VM");
   c.message("copy", "vm:VM ref, new_name:string, sr:SR ref", "VM ref", VA, "rio",
             "copied the specified VM, making a new VM")
       .errors("VM_BAD_POWER_STATE, SR_FULL, OPERATION_NOT_ALLOWED, LICENCE_RESTRICTION")
-      .ni();
+      .blocking();
   c.message("copy_bios_strings", "vm:VM ref, host:host ref", "void", VA, "midnight-ride",
             "copy the BIOS strings from the given host to this VM")
       .ni();
@@ -176,12 +172,10 @@ void declare_VM(Declarations& d) {
       .ni();
   c.message("get_allowed_VBD_devices", "vm:VM ref", "string set", RO, "rio",
             "returns a list of the allowed values that a VBD device fiel…")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("get_allowed_VIF_devices", "vm:VM ref", "string set", RO, "rio",
             "returns a list of the allowed values that a VIF device fiel…")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("get_boot_record", "self:VM ref", "VM record", RO, "rio dep(inverness)",
             "returns a record describing the VM's dynamic state, initial…")
       .sync_only()
@@ -194,16 +188,15 @@ void declare_VM(Declarations& d) {
       .sync_only()
       .ni();
   c.message("get_possible_hosts", "vm:VM ref", "host ref set", RO, "rio",
-            "returns the list of hosts on which this VM may run")
-      .ni();
+            "returns the list of hosts on which this VM may run");
   c.message("hard_reboot", "vm:VM ref", "void", VO, "rio",
             "stop executing the specified VM without attempting a clean…")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("hard_shutdown", "vm:VM ref", "void", VO, "rio",
             "stop executing the specified VM without attempting a clean…")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("import", "url:string, sr:SR ref, full_restore:bool, force:bool", "VM ref set", PO, "dundee",
             "import an XVA from a URI")
       .ni();
@@ -220,18 +213,18 @@ void declare_VM(Declarations& d) {
   c.message("pause", "vm:VM ref", "void", VO, "rio",
             "pause the specified VM")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("pool_migrate", "vm:VM ref, host:host ref, options:(string->string) map", "void", VPA, "rio",
             "migrate a VM to another Host")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, VM_IS_TEMPLATE, OPERATION_NOT_ALLOWED")
       .ni();
   c.message("power_state_reset", "vm:VM ref", "void", PO, "rio",
             "reset the power-state of the VM to halted in the database o…")
-      .ni();
+      .blocking();
   c.message("provision", "vm:VM ref", "void", VA, "rio",
             "inspects the disk configuration contained within the VM's o…")
       .errors("VM_BAD_POWER_STATE, SR_FULL, OPERATION_NOT_ALLOWED, LICENCE_RESTRICTION")
-      .ni();
+      .blocking();
   c.message("query_data_source", "self:VM ref, data_source:string", "float", RO, "orlando",
             "query the latest value of the specified data source")
       .sync_only()
@@ -248,8 +241,7 @@ void declare_VM(Declarations& d) {
       .ni();
   c.message("remove_from_NVRAM", "self:VM ref, key:string", "void", VA, "naples",
             "")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("restart_device_models", "self:VM ref", "void", VPA, "23.30.0 proto",
             "restart device models of the VM")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, VM_IS_TEMPLATE, OPERATION_NOT_ALLOWED")
@@ -257,110 +249,90 @@ void declare_VM(Declarations& d) {
   c.message("resume", "vm:VM ref, start_paused:bool, force:bool", "void", VO, "rio",
             "awaken the specified VM and resume it")
       .errors("VM_BAD_POWER_STATE, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("resume_on", "vm:VM ref, host:host ref, start_paused:bool, force:bool", "void", VPA, "rio",
             "awaken the specified VM and resume it on a particular Host")
       .errors("VM_BAD_POWER_STATE, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("retrieve_wlb_recommendations", "vm:VM ref", "(host ref->string set) map", RO, "george",
             "returns mapping of hosts to ratings, indicating the suitabi…")
       .ni();
   c.message("revert", "snapshot:VM ref", "void", VPA, "midnight-ride",
             "reverts the specified VM to a previous state")
       .errors("VM_BAD_POWER_STATE, OPERATION_NOT_ALLOWED, SR_FULL, VM_REVERT_FAILED")
-      .ni();
+      .blocking();
   c.message("send_sysrq", "vm:VM ref, key:string", "void", PA, "rio",
             "send the given key as a sysrq to this VM")
       .errors("VM_BAD_POWER_STATE")
-      .ni();
+      .blocking();
   c.message("send_trigger", "vm:VM ref, trigger:string", "void", PA, "rio",
             "send the named trigger to this VM")
       .errors("VM_BAD_POWER_STATE")
-      .ni();
+      .blocking();
   c.message("set_HVM_boot_policy", "self:VM ref, value:string", "void", VA, "rio dep(kolkata)",
             "set the VM.HVM_boot_policy field of the given VM, which wil…")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_HVM_shadow_multiplier", "self:VM ref, value:float", "void", VPA, "midnight-ride",
             "set the shadow memory multiplier on a halted VM")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_NVRAM", "self:VM ref, value:(string->string) map", "void", VA, "naples",
             "")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_VCPUs_at_startup", "self:VM ref, value:int", "void", VA, "midnight-ride",
             "set the number of startup VCPUs for a halted VM")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_VCPUs_max", "self:VM ref, value:int", "void", VA, "midnight-ride",
             "set the maximum number of VCPUs for a halted VM")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_VCPUs_number_live", "self:VM ref, nvcpu:int", "void", VA, "rio",
             "set the number of VCPUs for a running VM")
       .errors("OPERATION_NOT_ALLOWED, LICENCE_RESTRICTION")
-      .ni();
+      .blocking();
   c.message("set_actions_after_crash", "self:VM ref, value:enum on_crash_behaviour", "void", VA, "rio",
-            "sets the actions_after_crash parameter")
-      .ni();
+            "sets the actions_after_crash parameter");
   c.message("set_appliance", "self:VM ref, value:VM_appliance ref", "void", PO, "boston",
             "assign this VM to an appliance")
       .ni();
   c.message("set_bios_strings", "self:VM ref, value:(string->string) map", "void", VA, "inverness",
             "set custom BIOS strings to this VM")
-      .errors("VM_BIOS_STRINGS_ALREADY_SET, INVALID_VALUE")
-      .ni();
+      .errors("VM_BIOS_STRINGS_ALREADY_SET, INVALID_VALUE");
   c.message("set_domain_type", "self:VM ref, value:enum domain_type", "void", VA, "kolkata",
             "set the VM.domain_type field of the given VM, which will ta…")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_ha_always_run", "self:VM ref, value:bool", "void", PO, "orlando dep(boston)",
             "set the value of the ha_always_run")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_ha_restart_priority", "self:VM ref, value:string", "void", PO, "orlando",
             "set the value of the ha_restart_priority field")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_has_vendor_device", "self:VM ref, value:bool", "void", VA, "dundee",
-            "controls whether, when the VM starts in HVM mode, its virtu…")
-      .ni();
+            "controls whether, when the VM starts in HVM mode, its virtu…");
   c.message("set_memory", "self:VM ref, value:int", "void", VPA, "ely",
-            "set the memory allocation of this VM")
-      .ni();
+            "set the memory allocation of this VM");
   c.message("set_memory_dynamic_max", "self:VM ref, value:int", "void", VPA, "midnight-ride",
             "set the value of the memory_dynamic_max field")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_memory_dynamic_min", "self:VM ref, value:int", "void", VPA, "midnight-ride",
             "set the value of the memory_dynamic_min field")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_memory_dynamic_range", "self:VM ref, min:int, max:int", "void", VPA, "midnight-ride",
-            "set the minimum and maximum amounts of physical memory the…")
-      .ni();
+            "set the minimum and maximum amounts of physical memory the…");
   c.message("set_memory_limits", "self:VM ref, static_min:int, static_max:int, dynamic_min:int, dynamic_max:int", "void", VPA, "midnight-ride",
-            "set the memory limits of this VM")
-      .ni();
+            "set the memory limits of this VM");
   c.message("set_memory_static_max", "self:VM ref, value:int", "void", VPA, "orlando",
             "set the value of the memory_static_max field")
       .errors("HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_memory_static_min", "self:VM ref, value:int", "void", VPA, "midnight-ride",
             "set the value of the memory_static_min field")
-      .sync_only()
-      .ni();
+      .sync_only();
   c.message("set_memory_static_range", "self:VM ref, min:int, max:int", "void", VPA, "midnight-ride",
-            "set the static (ie boot-time) range of virtual memory that…")
-      .ni();
+            "set the static (ie boot-time) range of virtual memory that…");
   c.message("set_memory_target_live", "self:VM ref, target:int", "void", VPA, "rio dep(midnight-ride)",
             "set the memory target for a running VM")
       .ni();
   c.message("set_order", "self:VM ref, value:int", "void", PO, "boston",
-            "set this VM's boot order")
-      .ni();
+            "set this VM's boot order");
   c.message("set_protection_policy", "self:VM ref, value:VMPP ref", "void", PO, "cowley REMOVED(clearwater)",
             "set the value of the protection_policy field")
       .sync_only()
@@ -369,26 +341,24 @@ void declare_VM(Declarations& d) {
             "set the shadow memory multiplier on a running VM")
       .ni();
   c.message("set_shutdown_delay", "self:VM ref, value:int", "void", PO, "boston",
-            "set this VM's shutdown delay in seconds")
-      .ni();
+            "set this VM's shutdown delay in seconds");
   c.message("set_snapshot_schedule", "self:VM ref, value:VMSS ref", "void", PO, "falcon",
             "set the value of the snapshot schedule field")
       .sync_only()
       .ni();
   c.message("set_start_delay", "self:VM ref, value:int", "void", PO, "boston",
-            "set this VM's start delay in seconds")
-      .ni();
+            "set this VM's start delay in seconds");
   c.message("set_suspend_VDI", "self:VM ref, value:VDI ref", "void", PO, "boston",
             "set this VM's suspend VDI, which must be indentical to its…")
       .ni();
   c.message("shutdown", "vm:VM ref", "void", VO, "clearwater",
             "attempts to first clean shutdown a VM and if it should fail…")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("snapshot", "vm:VM ref, new_name:string, ignore_vdis:VDI ref set = {}", "VM ref", VPA, "orlando",
             "snapshots the specified VM, making a new VM")
       .errors("VM_BAD_POWER_STATE, SR_FULL, OPERATION_NOT_ALLOWED")
-      .ni();
+      .blocking();
   c.message("snapshot_with_quiesce", "vm:VM ref, new_name:string", "VM ref", VPA, "orlando REMOVED(quebec)",
             "snapshots the specified VM with quiesce, making a new VM")
       .errors("VM_BAD_POWER_STATE, SR_FULL, OPERATION_NOT_ALLOWED, VM_SNAPSHOT_WITH_QUIESCE_FAILED, VM_SNAPSHOT_WITH_QUIESCE_TIMEOUT, VM_SNAPSHOT_WITH_QUIESCE_PLUGIN_DEOS_NOT_RESPOND, VM_SNAPSHOT_WITH_QUIESCE_NOT_SUPPORTED")
@@ -396,22 +366,21 @@ void declare_VM(Declarations& d) {
   c.message("start", "vm:VM ref, start_paused:bool, force:bool", "void", VO, "rio",
             "start the specified VM")
       .errors("VM_BAD_POWER_STATE, VM_HVM_REQUIRED, VM_IS_TEMPLATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, BOOTLOADER_FAILED, UNKNOWN_BOOTLOADER, NO_HOSTS_AVAILABLE, LICENCE_RESTRICTION")
-      .ni();
+      .blocking();
   c.message("start_on", "vm:VM ref, host:host ref, start_paused:bool, force:bool", "void", VPA, "rio",
             "start the specified VM on a particular host")
       .errors("VM_BAD_POWER_STATE, VM_IS_TEMPLATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, BOOTLOADER_FAILED, UNKNOWN_BOOTLOADER")
-      .ni();
+      .blocking();
   c.message("suspend", "vm:VM ref", "void", VO, "rio",
             "suspend the specified VM to disk")
       .errors("VM_BAD_POWER_STATE, OTHER_OPERATION_IN_PROGRESS, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("unpause", "vm:VM ref", "void", VO, "rio",
             "resume the specified VM")
       .errors("VM_BAD_POWER_STATE, OPERATION_NOT_ALLOWED, VM_IS_TEMPLATE")
-      .ni();
+      .blocking();
   c.message("update_allowed_operations", "self:VM ref", "void", PA, "rio",
-            "recomputes the list of acceptable operations")
-      .ni();
+            "recomputes the list of acceptable operations");
   c.message("wait_memory_target_live", "self:VM ref", "void", RO, "orlando dep(midnight-ride)",
             "wait for a running VM to reach its current memory target")
       .ni();
