@@ -71,6 +71,7 @@ struct Options {
   size_t max_queued = 10000;
   bool no_persist = false;
   std::string backup;
+  int64_t db_max_pages = 0;  // tests: a database that fills up like a full disk
   int64_t task_retention = 3600;
   double auth_failure_delay = 2.0;
   size_t event_log_size = EventLog::kDefaultMaxEntries;
@@ -156,6 +157,7 @@ int run_server(const Options& o) {
     try {
       auto t0 = std::chrono::steady_clock::now();
       persist = std::make_unique<Persistence>(store, o.state_dir + "/xapi.db");
+      persist->limit_pages(o.db_max_pages);
       loaded = persist->load();
       spdlog::info("loaded {} objects from {}/xapi.db in {} ms", loaded, o.state_dir,
                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
@@ -175,18 +177,23 @@ int run_server(const Options& o) {
     return 3;
   }
   vm::install_backend_events(env);
-  if (loaded > 0) {
-    vm::ReconcileReport r = vm::reconcile(env);
-    spdlog::info("reconciled with the {} backend: {} VMs still running, {} started meanwhile, {} halted; {} "
-                 "interrupted tasks failed",
-                 backend->name(), r.still_running, r.now_running, r.now_halted, r.tasks_failed);
-  }
-
   SessionOptions sopts;
   sopts.failure_delay = std::chrono::milliseconds(static_cast<int64_t>(o.auth_failure_delay * 1000));
   Sessions sessions(env, *auth, sopts);
   env.sessions = &sessions;
-  if (loaded > 0) spdlog::info("{} sessions carried over", sessions.restore());
+  if (loaded > 0) {
+    // Both write: a database that cannot take writes stops the start here.
+    try {
+      vm::ReconcileReport r = vm::reconcile(env);
+      spdlog::info("reconciled with the {} backend: {} VMs still running, {} started meanwhile, {} halted; {} "
+                   "interrupted tasks failed",
+                   backend->name(), r.still_running, r.now_running, r.now_halted, r.tasks_failed);
+      spdlog::info("{} sessions carried over", sessions.restore());
+    } catch (const ApiError& e) {
+      spdlog::critical("cannot bring the state up to date: {}", e.what());
+      return 3;
+    }
+  }
   DispatcherOptions dopts;
   dopts.workers = o.workers;
   dopts.max_queue = o.max_queued;
@@ -301,6 +308,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-persist", o.no_persist, "Keep the state in memory only (it is lost at exit)");
   app.add_option("--backup", o.backup, "Write a consistent copy of the state database (also while a server runs) and exit");
+  app.add_option("--db-max-pages", o.db_max_pages, "Most pages the state database may grow to (tests)")
+      ->group("");  // hidden
   app.add_option("--task-retention", o.task_retention, "Seconds finished tasks are kept before they are destroyed")
       ->capture_default_str();
   app.add_option("--auth-failure-delay", o.auth_failure_delay, "Seconds to wait before rejecting a bad login")

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "classes/errors.h"
 #include "classes/events/event_hub.h"
 
@@ -42,10 +44,17 @@ std::shared_ptr<const Principal> Sessions::check(const std::string& ref) {
   // The stored last_active is refreshed at most once a minute.
   int64_t written = e->last_written.load(std::memory_order_relaxed);
   if (now - written >= 60 && e->last_written.compare_exchange_strong(written, now)) {
+    // Best effort: a call that only reads must not fail because the
+    // database cannot take this bookkeeping write (a full disk); it is
+    // tried again a minute later.
     const dm::Class& sc = env_.store.cls("session");
-    env_.store.write([&](Txn& t) {
-      if (t.exists(sc, ref)) t.set(sc, ref, "last_active", Value(wall_now()));
-    });
+    try {
+      env_.store.write([&](Txn& t) {
+        if (t.exists(sc, ref)) t.set(sc, ref, "last_active", Value(wall_now()));
+      });
+    } catch (const std::exception& ex) {
+      spdlog::warn("could not record the activity of a session: {}", ex.what());
+    }
   }
   return e->who;
 }

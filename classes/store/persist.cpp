@@ -1,11 +1,13 @@
 // SQLite persistence: schema from the datamodel, loading, group commit.
 #include "classes/store/persist.h"
 
+#include <malloc.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -136,6 +138,80 @@ void bind(sqlite3_stmt* st, int i, const dm::Type& t, const Value& v) {
   }
 }
 
+// A leaf of a stored set or map, unescaped into `text`, as a value of type t.
+Value leaf(const dm::Type& t, std::string& text) {
+  switch (t.kind) {
+    case K::Int:
+    case K::Float:
+    case K::Bool:
+    case K::DateTime:
+    case K::Set:
+    case K::Option:
+    case K::Map: return from_text(t, text);
+    default: return Value(std::string(text));
+  }
+}
+
+// Start-up reads every set and map: this parses the stored form straight
+// into a value, without building a tree of the text first. Returns false if
+// the text is not in the shape the writer makes; SExprParser then decides
+// (with the same result or error as before).
+bool parse_stored(const dm::Type& t, std::string_view s, Value& out) {
+  size_t pos = 0;
+  std::string text;
+  auto skip = [&] {
+    while (pos < s.size() && s[pos] == ' ') ++pos;
+  };
+  auto quoted = [&]() -> bool {
+    skip();
+    if (pos >= s.size() || s[pos] != '\'') return false;
+    ++pos;
+    text.clear();
+    while (pos < s.size() && s[pos] != '\'') {
+      if (s[pos] == '\\' && pos + 1 < s.size()) ++pos;
+      text += s[pos++];
+    }
+    if (pos >= s.size()) return false;
+    ++pos;
+    return true;
+  };
+  skip();
+  if (pos >= s.size() || s[pos] != '(') return false;
+  ++pos;
+  const bool is_map = t.kind == K::Map;
+  Array a;
+  Map m;
+  for (;;) {
+    skip();
+    if (pos >= s.size()) return false;
+    if (s[pos] == ')') {
+      ++pos;
+      break;
+    }
+    if (!is_map) {
+      if (!quoted()) return false;
+      a.push_back(leaf(*t.elem, text));
+      continue;
+    }
+    if (s[pos] != '(') return false;
+    ++pos;
+    if (!quoted()) return false;
+    Value k = leaf(*t.elem, text);
+    if (!quoted()) return false;
+    skip();
+    if (pos >= s.size() || s[pos] != ')') return false;
+    ++pos;
+    m.emplace_back(std::move(k), leaf(*t.value, text));
+  }
+  skip();
+  if (pos != s.size()) return false;
+  // Exact sizes: loaded values live as long as the server.
+  a.shrink_to_fit();
+  m.shrink_to_fit();
+  out = is_map ? Value(std::move(m)) : Value(std::move(a));
+  return true;
+}
+
 Value column(sqlite3_stmt* st, int i, const dm::Field& f) {
   int type = sqlite3_column_type(st, i);
   if (type == SQLITE_NULL) return f.default_value;  // a column added since the row was written
@@ -146,9 +222,13 @@ Value column(sqlite3_stmt* st, int i, const dm::Field& f) {
     case K::DateTime: return Value(DateTime{sqlite3_column_int64(st, i)});
     default: {
       const char* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
-      std::string s(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, i)));
-      if (f.type.kind == K::Set || f.type.kind == K::Map || f.type.kind == K::Option) return from_text(f.type, s);
-      return Value(std::move(s));
+      std::string_view text(p ? p : "", p ? static_cast<size_t>(sqlite3_column_bytes(st, i)) : 0);
+      if (f.type.kind == K::Set || f.type.kind == K::Map || f.type.kind == K::Option) {
+        Value v;
+        if (parse_stored(f.type, text, v)) return v;
+        return from_text(f.type, std::string(text));
+      }
+      return Value(std::string(text));
     }
   }
 }
@@ -170,6 +250,68 @@ struct Stmt {
 
 bool stored(const dm::Class& c) { return c.db_class; }
 
+// The values of each enum that stored fields use are kept in the meta table
+// ("enum:<name>" -> "a,b,c"), so that a file with values this build does not
+// know is recognised as newer.
+constexpr const char* kEnumKey = "enum:";
+
+void enums_of(const dm::Type& t, std::map<std::string, std::string>& out, const dm::Datamodel& model) {
+  if (t.kind == K::Enum) {
+    if (const dm::Enum* e = model.enumeration(t.name)) {
+      std::string joined;
+      for (const auto& v : e->values) joined += (joined.empty() ? "" : ",") + v;
+      out[e->name] = joined;
+    }
+  }
+  if (t.elem) enums_of(*t.elem, out, model);
+  if (t.value) enums_of(*t.value, out, model);
+}
+
+std::map<std::string, std::string> stored_enums(const dm::Datamodel& model) {
+  std::map<std::string, std::string> out;
+  for (const auto& c : model.classes())
+    if (stored(*c))
+      for (const auto& f : c->fields) enums_of(f.type, out, model);
+  return out;
+}
+
+std::vector<std::string> split_values(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size() && !s.empty()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The schema version: a digest (FNV-1a) of every stored table, column,
+// column type and enum value, as derived from the datamodel.
+std::string schema_version(const dm::Datamodel& model, const std::map<std::string, std::string>& enums) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&](const std::string& s) {
+    for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  for (const auto& c : model.classes()) {
+    if (!stored(*c)) continue;
+    mix(c->name);
+    for (const auto& f : c->fields) {
+      mix(f.column);
+      mix(sql_type(f.type));
+    }
+  }
+  for (const auto& [name, values] : enums) {
+    mix(name);
+    mix(values);
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 }  // namespace
 
 void Persistence::exec(const std::string& sql) {
@@ -182,9 +324,14 @@ void Persistence::exec(const std::string& sql) {
 }
 
 Persistence::Persistence(Store& store, const std::string& path) : store_(store), path_(path) {
-  FILE* probe = std::fopen(path.c_str(), "rb");
-  fresh_ = probe == nullptr;
-  if (probe) std::fclose(probe);
+  std::error_code size_ec;
+  auto size = std::filesystem::file_size(path, size_ec);
+  fresh_ = size_ec == std::errc::no_such_file_or_directory;
+  // An empty file is a database cut short, not a new one: starting afresh
+  // over it would silently replace the state.
+  if (!size_ec && size == 0)
+    throw PersistError(path + " is empty (truncated?); it was left untouched: restore it from a backup (made with "
+                       "--backup), or remove it to start with an empty database");
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -194,56 +341,81 @@ Persistence::Persistence(Store& store, const std::string& path) : store_(store),
   }
   try {
     sqlite3_busy_timeout(db_, 10000);
-    // A damaged file fails here, before anything is changed in it.
+    // Everything is checked before anything is changed in the file.
     std::string check;
     {
-      Stmt st(db_, "PRAGMA quick_check");
-      while (sqlite3_step(st.st) == SQLITE_ROW) {
-        const char* r = reinterpret_cast<const char*>(sqlite3_column_text(st.st, 0));
+      sqlite3_stmt* st = nullptr;
+      int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check", -1, &st, nullptr);
+      while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char* r = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
         if (check.empty()) check = r ? r : "";
+        rc = SQLITE_OK;
       }
-      if (sqlite3_errcode(db_) != SQLITE_OK && sqlite3_errcode(db_) != SQLITE_DONE)
-        throw PersistError(sqlite3_errmsg(db_));
+      if (rc != SQLITE_DONE) check = sqlite3_errmsg(db_);
+      sqlite3_finalize(st);
     }
-    if (check != "ok") throw PersistError("integrity check failed: " + check);
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=FULL");
+    if (check != "ok")
+      throw PersistError(path + " is damaged (" + check + "); it was left untouched: restore it from a backup (made " +
+                         "with --backup), or move it away to start with an empty database");
 
-    std::map<std::string, std::string> meta;
-    bool has_meta = false, has_tables = false;
+    std::set<std::string> tables;
     {
       Stmt st(db_, "SELECT name FROM sqlite_master WHERE type='table'");
-      while (sqlite3_step(st.st) == SQLITE_ROW) {
-        std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st.st, 0));
-        if (name == "xenapi_meta") has_meta = true;
-        else has_tables = true;
-      }
+      while (sqlite3_step(st.st) == SQLITE_ROW) tables.insert(reinterpret_cast<const char*>(sqlite3_column_text(st.st, 0)));
     }
-    if (!has_meta && has_tables) throw PersistError(path + " is not a xenapi-server database");
-    exec("CREATE TABLE IF NOT EXISTS xenapi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    {
+    std::map<std::string, std::string> meta;
+    if (tables.count("xenapi_meta")) {
       Stmt st(db_, "SELECT key, value FROM xenapi_meta");
       while (sqlite3_step(st.st) == SQLITE_ROW)
         meta[reinterpret_cast<const char*>(sqlite3_column_text(st.st, 0))] =
             reinterpret_cast<const char*>(sqlite3_column_text(st.st, 1));
+    } else if (!tables.empty()) {
+      throw PersistError(path + " is not a xenapi-server database");
     }
+    const std::string newer = path + " was written by a newer xenapi-server: ";
     int format = meta.count("format") ? std::atoi(meta["format"].c_str()) : kFormatVersion;
     if (format > kFormatVersion)
-      throw PersistError(path + " was written by a newer xenapi-server (database format " + std::to_string(format) +
-                         ", this build reads up to " + std::to_string(kFormatVersion) + ")");
+      throw PersistError(newer + "its database format is " + std::to_string(format) + ", this build reads up to " +
+                         std::to_string(kFormatVersion));
+    // The schema follows the datamodel, whose classes, fields and enum values
+    // are only ever added (removed ones stay declared): anything this build
+    // does not know comes from a newer one, and writing over it would lose it.
+    for (const auto& t : tables) {
+      if (t == "xenapi_meta" || t.rfind("sqlite_", 0) == 0 || store_.model().cls(t)) continue;
+      throw PersistError(newer + "it has a table " + t + " for a class this build does not know");
+    }
+    std::map<const dm::Class*, std::set<std::string>> columns;
+    for (const auto& c : store_.model().classes()) {
+      if (!stored(*c) || !tables.count(c->name)) continue;
+      auto& have = columns[c.get()];
+      Stmt st(db_, "PRAGMA table_info(" + quote(c->name) + ")");
+      while (sqlite3_step(st.st) == SQLITE_ROW) {
+        std::string col = reinterpret_cast<const char*>(sqlite3_column_text(st.st, 1));
+        if (col != "_ref" && col != "_created" && col != "_modified" && !c->field_by_column(col))
+          throw PersistError(newer + "table " + c->name + " has a column " + col + " this build does not know");
+        have.insert(col);
+      }
+    }
+    const std::map<std::string, std::string> enums = stored_enums(store_.model());
+    for (const auto& [key, values] : meta) {
+      if (key.rfind(kEnumKey, 0) != 0) continue;
+      std::string name = key.substr(std::string_view(kEnumKey).size());
+      const dm::Enum* e = store_.model().enumeration(name);
+      if (!e) continue;  // no longer stored in any field: nothing to lose
+      for (const auto& v : split_values(values))
+        if (!e->contains(v)) throw PersistError(newer + "enum " + name + " has a value " + v + " this build does not know");
+    }
     epoch_ = (meta.count("epoch") ? std::strtoull(meta["epoch"].c_str(), nullptr, 10) : 0) + 1;
     loaded_generation_ = meta.count("generation") ? std::strtoull(meta["generation"].c_str(), nullptr, 10) : 0;
 
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
     exec("BEGIN IMMEDIATE");
+    exec("CREATE TABLE IF NOT EXISTS xenapi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     for (const auto& c : store_.model().classes()) {
       if (!stored(*c)) continue;
-      std::set<std::string> have;
-      {
-        Stmt st(db_, "PRAGMA table_info(" + quote(c->name) + ")");
-        while (sqlite3_step(st.st) == SQLITE_ROW)
-          have.insert(reinterpret_cast<const char*>(sqlite3_column_text(st.st, 1)));
-      }
-      if (have.empty()) {
+      auto have = columns.find(c.get());
+      if (have == columns.end()) {
         std::string sql = "CREATE TABLE " + quote(c->name) + " (_ref TEXT PRIMARY KEY, _created INTEGER, _modified INTEGER";
         for (const auto& f : c->fields) sql += ", " + quote(f.column) + " " + sql_type(f.type);
         exec(sql + ")");
@@ -251,7 +423,7 @@ Persistence::Persistence(Store& store, const std::string& path) : store_(store),
       }
       // Fields added since the file was written: new columns, read as defaults.
       for (const auto& f : c->fields)
-        if (!have.count(f.column))
+        if (!have->second.count(f.column))
           exec("ALTER TABLE " + quote(c->name) + " ADD COLUMN " + quote(f.column) + " " + sql_type(f.type));
     }
     auto put = [&](const std::string& k, const std::string& v) {
@@ -261,8 +433,10 @@ Persistence::Persistence(Store& store, const std::string& path) : store_(store),
       if (sqlite3_step(st.st) != SQLITE_DONE) throw PersistError(sqlite3_errmsg(db_));
     };
     put("format", std::to_string(kFormatVersion));
+    put("schema", schema_version(store_.model(), enums));
     put("epoch", std::to_string(epoch_));
     if (!meta.count("generation")) put("generation", "0");
+    for (const auto& [name, values] : enums) put(kEnumKey + name, values);
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -272,16 +446,48 @@ Persistence::Persistence(Store& store, const std::string& path) : store_(store),
   }
 }
 
+void Persistence::limit_pages(int64_t pages) {
+  if (pages > 0) exec("PRAGMA max_page_count=" + std::to_string(pages));
+}
+
 Persistence::~Persistence() {
   stop();
   if (db_) sqlite3_close(db_);
 }
 
 size_t Persistence::load() {
+  // Read through a connection of our own without SQLite's mutex (the shared
+  // one is serialised: a lock per column read, millions at start-up), in one
+  // read transaction. An in-memory or temporary database has no second
+  // connection: read those through the shared one.
+  sqlite3* db = nullptr;
+  if (!path_.empty() && path_ != ":memory:" &&
+      sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    db = nullptr;
+  }
+  struct Reader {
+    sqlite3* db;
+    bool own;
+    ~Reader() {
+      if (!own) return;
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      sqlite3_close(db);
+    }
+  } reader{db ? db : db_, db != nullptr};
+  db = reader.db;
+  if (reader.own) {
+    sqlite3_busy_timeout(db, 10000);
+    // Tables are read once, in order: a large page cache would only leave
+    // freed holes between the loaded objects.
+    sqlite3_exec(db, "PRAGMA cache_size=-256", nullptr, nullptr, nullptr);
+    if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK)
+      throw PersistError(std::string("cannot read ") + path_ + ": " + sqlite3_errmsg(db));
+  }
   size_t total = 0;
   for (const auto& c : store_.model().classes()) {
     if (!stored(*c)) continue;
-    Stmt st(db_, "SELECT * FROM " + quote(c->name));
+    Stmt st(db, "SELECT * FROM " + quote(c->name));
     int n = sqlite3_column_count(st.st);
     // Column positions of each field (old files may lack some).
     std::vector<int> where(c->fields.size(), -1);
@@ -309,11 +515,12 @@ size_t Persistence::load() {
       }
       objects.push_back(std::move(o));
     }
-    if (rc != SQLITE_DONE) throw PersistError("cannot read table " + c->name + ": " + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE) throw PersistError("cannot read table " + c->name + ": " + sqlite3_errmsg(db));
     total += objects.size();
     store_.load(*c, std::move(objects));
   }
   store_.finish_load(loaded_generation_);
+  malloc_trim(0);  // hand back the pages of what loading used and freed
   return total;
 }
 

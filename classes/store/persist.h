@@ -32,10 +32,16 @@ class Persistence : public Durability {
   static constexpr int kFormatVersion = 1;
 
   // Opens (creating if needed) and checks the database, adding tables and
-  // columns for classes and fields it does not have yet. Throws PersistError.
+  // columns for classes and fields it does not have yet. Throws PersistError,
+  // leaving the file as it was, for a damaged or empty file, or one written by
+  // a newer build (a newer format, or tables, columns or enum values this
+  // build's datamodel does not have).
   Persistence(Store& store, const std::string& path);
   ~Persistence() override;
 
+  // At most this many database pages (SQLite's max_page_count; 0: no
+  // limit): writes beyond fail as on a full disk. For tests.
+  void limit_pages(int64_t pages);
   // Fills the (empty) store from the database; returns the number of objects.
   size_t load();
   // From now on every commit of the store is written.

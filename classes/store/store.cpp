@@ -315,6 +315,8 @@ void Store::load(const dm::Class& c, std::vector<ObjectPtr> objects) {
   std::unique_lock lock(mu_);
   auto& t = table(c);
   t.objects.reserve(t.objects.size() + objects.size());
+  if (c.uuid) by_uuid_.reserve(by_uuid_.size() + objects.size());
+  if (c.name_label) t.by_name.reserve(t.by_name.size() + objects.size());
   for (auto& o : objects) {
     index(c, nullptr, o);
     t.objects[o->ref] = std::move(o);
@@ -324,21 +326,97 @@ void Store::load(const dm::Class& c, std::vector<ObjectPtr> objects) {
 void Store::finish_load(uint64_t generation) {
   std::unique_lock lock(mu_);
   generation_ = std::max(generation_, generation);
-  // The set sides mirror the ref sides: rebuild them from those.
-  for (const auto& r : model_->relations()) {
-    auto& sets = table(*r.set->cls);
-    std::unordered_map<std::string, Array> members;
-    for (const auto& [ref, o] : table(*r.ref->cls).objects) {
-      const Value& target = o->values[r.ref->index];
-      if (target.is_string() && target.str() != dm::kNullRef && sets.objects.count(target.str()))
-        members[target.str()].emplace_back(ref);
+  // The set sides mirror the ref sides: rebuild them from those, keeping the
+  // stored order (creation order, as clients saw it before the restart) and
+  // appending members the stored set lacked in creation order.
+  //
+  // Each table is walked once for all its relations (the walk is bound by
+  // memory latency). Keys and members point into loaded objects; those
+  // replaced below stay alive in `replaced` until the end (relations within
+  // one class, e.g. VM.parent / VM.children).
+  const auto& rels = model_->relations();
+  using Members = std::unordered_map<std::string_view, std::vector<const Object*>>;
+  std::vector<Members> members(rels.size());
+  std::unordered_map<const dm::Class*, std::vector<size_t>> by_ref_side, by_set_side;
+  for (size_t i = 0; i < rels.size(); ++i) {
+    by_ref_side[rels[i].ref->cls].push_back(i);
+    by_set_side[rels[i].set->cls].push_back(i);
+  }
+  for (const auto& [cls, which] : by_ref_side) {
+    for (const auto& [ref, o] : table(*cls).objects) {
+      for (size_t i : which) {
+        const Value& target = o->values[rels[i].ref->index];
+        // Targets that do not exist are never looked up below.
+        if (target.is_string() && target.str() != dm::kNullRef) members[i][target.str()].push_back(o.get());
+      }
     }
-    for (auto& [ref, o] : sets.objects) {
-      auto it = members.find(ref);
-      Value want = it == members.end() ? Value::empty_array() : Value(std::move(it->second));
-      if (o->values[r.set->index] == want) continue;
-      auto fixed = std::make_shared<Object>(*o);
-      fixed->values[r.set->index] = std::move(want);
+  }
+  std::vector<ObjectPtr> replaced;
+  for (const auto& [cls, which] : by_set_side) {
+    for (auto& [ref, o] : table(*cls).objects) {
+      std::shared_ptr<Object> fixed;  // a copy, once a set of o has to change
+      for (size_t i : which) {
+        const dm::Field& set = *rels[i].set;
+        const Value& stored = o->values[set.index];
+        auto it = members[i].empty() ? members[i].end() : members[i].find(ref);
+        if (it == members[i].end()) {
+          if (stored.is_array() && stored.arr().empty()) continue;
+          if (!fixed) fixed = std::make_shared<Object>(*o);
+          fixed->values[set.index] = Value::empty_array();
+          continue;
+        }
+        const std::vector<const Object*>& m = it->second;
+        std::vector<bool> taken(m.size());
+        std::unordered_map<std::string_view, size_t> pos;  // only for large sets
+        if (m.size() > 16)
+          for (size_t k = 0; k < m.size(); ++k) pos.emplace(m[k]->ref, k);
+        auto find = [&](const std::string& member) -> size_t {
+          if (m.size() > 16) {
+            auto p = pos.find(member);
+            return p == pos.end() ? m.size() : p->second;
+          }
+          for (size_t k = 0; k < m.size(); ++k)
+            if (m[k]->ref == member) return k;
+          return m.size();
+        };
+        // Usually the stored set is already right: check before copying it.
+        bool same = stored.is_array() && stored.arr().size() == m.size();
+        if (same)
+          for (const Value& v : stored.arr()) {
+            size_t k = v.is_string() ? find(v.str()) : m.size();
+            if (k == m.size() || taken[k]) {
+              same = false;
+              break;
+            }
+            taken[k] = true;
+          }
+        if (same) continue;
+        std::fill(taken.begin(), taken.end(), false);
+        Value want = Value::empty_array();
+        Array& out = want.arr();
+        out.reserve(m.size());
+        if (stored.is_array())
+          for (const Value& v : stored.arr()) {
+            size_t k = v.is_string() ? find(v.str()) : m.size();
+            if (k == m.size() || taken[k]) continue;  // dangling, or listed twice
+            taken[k] = true;
+            out.push_back(v);
+          }
+        if (out.size() < m.size()) {
+          std::vector<const Object*> rest;
+          for (size_t k = 0; k < m.size(); ++k)
+            if (!taken[k]) rest.push_back(m[k]);
+          std::sort(rest.begin(), rest.end(), [](const Object* a, const Object* b) {
+            return a->created != b->created ? a->created < b->created : a->ref < b->ref;
+          });
+          for (const Object* x : rest) out.emplace_back(x->ref);
+        }
+        if (stored == want) continue;
+        if (!fixed) fixed = std::make_shared<Object>(*o);
+        fixed->values[set.index] = std::move(want);
+      }
+      if (!fixed) continue;
+      replaced.push_back(std::move(o));
       o = std::move(fixed);
     }
   }

@@ -14,11 +14,21 @@ ReconcileReport reconcile(Env& env) {
   std::map<std::string, hv::DomainInfo> domains = env.backend.list();
   int64_t free = env.backend.free_memory();
 
+  // Operations in progress died with the server: on every object that
+  // records them (VMs, VBDs, VIFs, VDIs, ...), or it would stay blocked.
+  store.write([&](Txn& t) {
+    for (const auto& c : store.model().classes()) {
+      const dm::Field* ops = c->field("current_operations");
+      if (!ops || !ops->type.is(dm::Type::Kind::Map)) continue;
+      for (const auto& o : t.all(*c))
+        if (!o->values[ops->index].map().empty()) t.set(*c, o->ref, *ops, Value::empty_map());
+    }
+  });
+
   std::vector<ObjectPtr> vms = store.read([&](const View& v) { return v.all(vc); });
   store.write([&](Txn& t) {
     for (const auto& vm : vms) {
       if (vm->at(vc, "is_control_domain").boolean()) continue;
-      t.set(vc, vm->ref, "current_operations", Value::empty_map());
       const std::string& state = vm->at(vc, "power_state").str();
       auto d = domains.find(vm->at(vc, "uuid").str());
       bool alive = d != domains.end() &&
