@@ -104,18 +104,35 @@ struct DomainConfig {
   std::vector<NicConfig> nics;
 };
 
+// Crashed: the guest crashed and its domain was kept (not running, still
+// holding its memory) until it is destroyed or rebooted hard.
 enum class PowerState : uint8_t { Halted, Running, Paused, Suspended, Crashed };
 const char* to_string(PowerState s);
 
+// I/O counters of one attached disk / NIC since the domain started.
+struct DiskStats {
+  int64_t read_bytes = 0, write_bytes = 0;
+  int64_t read_ops = 0, write_ops = 0;
+};
+struct NicStats {
+  int64_t rx_bytes = 0, tx_bytes = 0;
+  int64_t rx_packets = 0, tx_packets = 0;
+};
+
+// A domain's state and live metrics.
 struct DomainInfo {
   PowerState state = PowerState::Halted;
   int64_t domid = -1;
-  int64_t memory_actual = 0;  // bytes
+  int64_t memory_actual = 0;  // bytes the domain holds now
+  int64_t memory_target = 0;  // bytes the balloon aims at
   int64_t vcpus = 0;
   std::vector<double> vcpu_seconds;  // CPU time used per vCPU
   std::chrono::system_clock::time_point started{};
+  // Totals over the devices below.
   int64_t disk_read_bytes = 0, disk_write_bytes = 0;
   int64_t net_rx_bytes = 0, net_tx_bytes = 0;
+  std::map<std::string, DiskStats> disk_stats;  // by guest device name
+  std::map<std::string, NicStats> nic_stats;    // by slot
   std::vector<std::string> attached_disks;  // guest device names
   std::vector<std::string> attached_nics;   // slots
 };
@@ -136,7 +153,7 @@ class Error : public std::runtime_error {
     NoSuchDomain,   // unknown uuid
     BadState,       // wrong state for the request (message says which)
     NoMemory,       // not enough free host memory
-    TooManyVcpus,   // more vCPUs than the host can give
+    TooManyVcpus,   // more vCPUs (VCPUs_max) than the host has pCPUs
     GuestRefused,   // the guest did not cooperate (clean shutdown/reboot, unplug)
     Timeout,        // the guest did not answer in time
     NoSuchDevice,   // attach/detach of an unknown device
@@ -159,6 +176,8 @@ struct VolumeInfo {
   int64_t physical_utilisation = 0;
 };
 
+// Every call may throw Error; classes/vm/runtime.cpp (backend_error) is the
+// one place that says what each code means to a XenAPI client.
 class HypervisorBackend {
  public:
   virtual ~HypervisorBackend() = default;
@@ -173,15 +192,21 @@ class HypervisorBackend {
   // replaces the configuration of a halted domain.
   virtual void define(const DomainConfig& cfg) = 0;
   virtual void undefine(const std::string& uuid) = 0;
+  // Boots a halted domain (paused: before its first instruction). NoMemory,
+  // TooManyVcpus when the host cannot hold it.
   virtual DomainInfo start(const std::string& uuid, bool paused) = 0;
   virtual void pause(const std::string& uuid) = 0;
   virtual void unpause(const std::string& uuid) = 0;
+  // Clean: asks the guest (GuestRefused, Timeout); hard: stops it.
   virtual void shutdown(const std::string& uuid, ShutdownMode mode) = 0;
+  // Clean: asks the guest; hard: also from Paused and Crashed. A new domain.
   virtual DomainInfo reboot(const std::string& uuid, ShutdownMode mode) = 0;
+  // Saves the memory of a running domain to `image_path` and stops it.
   virtual void suspend(const std::string& uuid, const std::string& image_path) = 0;
   virtual DomainInfo resume(const std::string& uuid, const std::string& image_path, bool paused) = 0;
   // Hard stop of whatever state (no-op for an unknown or halted domain).
   virtual void destroy(const std::string& uuid) = 0;
+  // State and live metrics (NoSuchDomain for an unknown uuid).
   virtual DomainInfo info(const std::string& uuid) = 0;
   // Every domain the backend knows with its state (reconciliation).
   virtual std::map<std::string, DomainInfo> list() = 0;

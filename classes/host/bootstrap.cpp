@@ -1,10 +1,14 @@
-// Builds the objects of a freshly installed host from HostInfo.
+// This host: the objects of a freshly installed host built from HostInfo,
+// and the host messages (free memory, enable/disable) with the host
+// operations table behind its allowed_operations.
 #include "classes/host/bootstrap.h"
 
 #include <ctime>
 #include <initializer_list>
 
+#include "classes/api/handlers.h"
 #include "classes/errors.h"
+#include "classes/vm/runtime.h"
 
 namespace xenapi {
 
@@ -375,5 +379,37 @@ std::string bootstrap_host(Env& env) {
     return host;
   });
 }
+
+// ---------------------------------------------------------------- host messages
+
+// What a VM could still get here: the backend's free memory, less what VMs
+// being started or resumed on this host (scheduled, not yet running) will take.
+XENAPI_HANDLER("host.compute_free_memory", [](Call& c, const Ref& host) -> int64_t {
+  const int64_t free = c.env().backend.free_memory();
+  return c.store().read([&](const View& v) {
+    const dm::Class& hc = c.cls("host");
+    const dm::Class& vc = c.cls("VM");
+    v.must_get(hc, host.ref);
+    if (host.ref != c.env().this_host) return int64_t{0};  // no other host's memory is known here
+    int64_t reserved = 0;
+    for (const auto& vm : v.all(vc)) {
+      if (vm->at(vc, "scheduled_to_be_resident_on").str() != host.ref) continue;
+      const std::string& state = vm->at(vc, "power_state").str();
+      if (state == "Halted" || state == "Suspended") reserved += vm->at(vc, "memory_dynamic_max").integer();
+    }
+    return free - reserved < 0 ? int64_t{0} : free - reserved;
+  });
+});
+
+// No new VMs start or resume here until host.enable; running ones stay.
+XENAPI_HANDLER("host.disable", [](Call& c, const Ref& host, bool auto_enable) {
+  c.store().write([&](Txn& t) { t.set(c.cls("host"), host.ref, "enabled", Value(false)); });
+});
+
+XENAPI_HANDLER("host.enable", [](Call& c, const Ref& host) {
+  c.store().write([&](Txn& t) { t.set(c.cls("host"), host.ref, "enabled", Value(true)); });
+});
+
+XENAPI_CLASS_HOOKS("host", ClassHooks{.derive = [](Txn& t, const std::string& ref) { vm::derive_host(t, ref); }});
 
 }  // namespace xenapi

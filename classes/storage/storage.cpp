@@ -7,6 +7,7 @@
 #include <set>
 
 #include "classes/api/handlers.h"
+#include "classes/vm/lifecycle.h"
 #include "classes/vm/runtime.h"
 
 namespace xenapi::storage {
@@ -51,6 +52,19 @@ Source read_source(const View& v, const std::string& vdi) {
 }
 
 hv::HypervisorBackend& backend(Call& c) { return c.env().backend; }
+
+// The VDI and SR operations tables (lifecycle::vdi_rules, sr_rules).
+void check_vdi(const View& v, const std::string& vdi, std::string_view op) {
+  const dm::Class& vc = vdi_class(v);
+  ObjectPtr o = v.must_get(vc, vdi);
+  if (auto e = lifecycle::check_vdi(vc, *o, vdi_in_use(v, vdi), op)) throw *e;
+}
+
+void check_sr(const View& v, const std::string& sr, std::string_view op) {
+  ObjectPtr o = v.get(sr_class(v), sr);
+  if (!o) throw err::HANDLE_INVALID("SR", sr);
+  if (auto e = lifecycle::check_sr(sr_class(v), *o, op)) throw *e;
+}
 
 // Stores a VDI record for a volume that exists already; deletes the volume
 // if the record cannot be stored.
@@ -122,7 +136,10 @@ std::string create_vdi(Call& c, const Map& record) {
   }
   if (sr.empty()) throw err::INVALID_VALUE("SR", "missing: required by VDI.create");
   if (size < 0) throw err::INVALID_VALUE("virtual_size", std::to_string(size));
-  std::string dir = c.store().read([&](const View& v) { return sr_dir(v, sr); });
+  std::string dir = c.store().read([&](const View& v) {
+    check_sr(v, sr, "vdi_create");
+    return sr_dir(v, sr);
+  });
   hv::VolumeInfo vol = vm::backend_call(sr, [&] { return backend(c).create_volume(dir, uuid + ".img", size); }, "SR");
   return store_vdi(c, sr, uuid, vol, record, {});
 }
@@ -145,8 +162,9 @@ void destroy_vdi(Call& c, const std::string& vdi) {
   ObjectPtr gone = c.store().write([&](Txn& t) {
     const dm::Class& vc = vdi_class(t);
     ObjectPtr o = t.must_get(vc, vdi);
-    if (vdi_in_use(t, vdi)) throw err::VDI_IN_USE(vdi, "destroy");
+    check_vdi(t, vdi, "destroy");
     std::string sr = o->at(vc, "SR").str();
+    if (t.exists(sr_class(t), sr)) check_sr(t, sr, "vdi_destroy");
     // As xapi: the (detached) VBDs of the disk go with it, rather than
     // leaving drives that point nowhere.
     const dm::Class& bc = *t.model().cls("VBD");
@@ -168,9 +186,14 @@ void destroy_vdi(Call& c, const std::string& vdi) {
 
 std::string copy_vdi(Call& c, const std::string& vdi, CopyKind kind, const std::string& target_sr,
                      const std::string& name) {
+  const char* op = kind == CopyKind::Clone ? "clone" : kind == CopyKind::Snapshot ? "snapshot" : "copy";
+  vm::Operation guard(c, "VDI", vdi, op);
   Source s = c.store().read([&](const View& v) { return read_source(v, vdi); });
   std::string sr = kind == CopyKind::Copy && !target_sr.empty() && target_sr != dm::kNullRef ? target_sr : s.sr;
-  std::string dir = c.store().read([&](const View& v) { return sr_dir(v, sr); });
+  std::string dir = c.store().read([&](const View& v) {
+    check_sr(v, sr, kind == CopyKind::Clone ? "vdi_clone" : kind == CopyKind::Snapshot ? "vdi_snapshot" : "vdi_create");
+    return sr_dir(v, sr);
+  });
   std::string uuid = c.store().ids().uuid();
   c.check_cancelled();
   hv::VolumeInfo vol = vm::backend_call(vdi, [&] { return backend(c).copy_volume(s.path, dir, uuid + ".img"); }, "VDI");
@@ -196,14 +219,7 @@ void derive_vdi(Txn& t, const std::string& vdi) {
   const dm::Class& vc = vdi_class(t);
   ObjectPtr o = t.get(vc, vdi);
   if (!o) return;
-  Array ops;
-  bool busy = vdi_in_use(t, vdi);
-  for (const char* op : {"snapshot", "clone", "copy"}) ops.emplace_back(op);
-  if (!busy) {
-    for (const char* op : {"resize", "destroy", "forget", "set_on_boot"}) ops.emplace_back(op);
-  }
-  ops.emplace_back("update");
-  Value v(std::move(ops));
+  Value v = lifecycle::vdi_allowed_operations(vc, *o, vdi_in_use(t, vdi));
   if (o->at(vc, "allowed_operations") != v) t.set(vc, vdi, "allowed_operations", std::move(v));
 }
 
@@ -217,7 +233,7 @@ XENAPI_HANDLER("VDI.forget", [](Call& c, const Ref& vdi) {
   c.store().write([&](Txn& t) {
     const dm::Class& vc = vdi_class(t);
     ObjectPtr o = t.must_get(vc, vdi.ref);
-    if (vdi_in_use(t, vdi.ref)) throw err::VDI_IN_USE(vdi.ref, "forget");
+    check_vdi(t, vdi.ref, "forget");
     std::string sr = o->at(vc, "SR").str();
     t.destroy(vc, vdi.ref);
     update_sr_usage(t, sr);
@@ -225,9 +241,11 @@ XENAPI_HANDLER("VDI.forget", [](Call& c, const Ref& vdi) {
 });
 
 XENAPI_HANDLER("VDI.resize", [](Call& c, const Ref& vdi, int64_t size) {
+  vm::Operation guard(c, "VDI", vdi.ref, "resize");
   Source s = c.store().read([&](const View& v) {
-    if (vdi_in_use(v, vdi.ref)) throw err::VDI_IN_USE(vdi.ref, "resize");
-    return read_source(v, vdi.ref);
+    Source x = read_source(v, vdi.ref);
+    check_sr(v, x.sr, "vdi_resize");
+    return x;
   });
   if (size < s.virtual_size) throw err::INVALID_VALUE("size", std::to_string(size));
   hv::VolumeInfo vol = vm::backend_call(vdi.ref, [&] { return c.env().backend.resize_volume(s.path, size); }, "VDI");
@@ -257,6 +275,10 @@ XENAPI_HANDLER("VDI.copy", [](Call& c, const Ref& vdi, const Ref& sr, const Ref&
   if (dst.virtual_size < src.virtual_size) throw err::VDI_TOO_SMALL(into_vdi.ref, src.virtual_size);
   if (dst.read_only) throw err::VDI_READONLY(into_vdi.ref);
   if (c.store().read([&](const View& v) { return vdi_in_use(v, into_vdi.ref); })) throw err::VDI_IN_USE(into_vdi.ref, "copy");
+  vm::Operation reading(c, "VDI", vdi.ref, "copy");
+  // The target's contents are replaced: nothing else may use it meanwhile
+  // (held as a resize, the operation that rewrites a disk alone).
+  vm::Operation writing(c, "VDI", into_vdi.ref, "resize");
   std::string dir = dst.path.substr(0, dst.path.rfind('/'));
   std::string tmp = c.store().ids().uuid() + ".img";
   hv::VolumeInfo vol = vm::backend_call(vdi.ref, [&] {
@@ -288,11 +310,19 @@ XENAPI_HANDLER("VDI.set_name_description",
                [](Call& c, const Ref& self, const std::string& v) { set_vdi(c, self.ref, "name_description", Value(v)); });
 XENAPI_HANDLER("VDI.set_read_only", [](Call& c, const Ref& self, bool v) { set_vdi(c, self.ref, "read_only", Value(v)); });
 XENAPI_HANDLER("VDI.set_sharable", [](Call& c, const Ref& self, bool v) { set_vdi(c, self.ref, "sharable", Value(v)); });
-XENAPI_HANDLER("VDI.set_on_boot", [](Call& c, const Ref& self, const std::string& v) { set_vdi(c, self.ref, "on_boot", Value(v)); });
+XENAPI_HANDLER("VDI.set_on_boot", [](Call& c, const Ref& self, const std::string& value) {
+  c.store().write([&](Txn& t) {
+    check_vdi(t, self.ref, "set_on_boot");
+    t.set(vdi_class(t), self.ref, "on_boot", Value(value));
+  });
+});
 XENAPI_HANDLER("VDI.set_allow_caching", [](Call& c, const Ref& self, bool v) { set_vdi(c, self.ref, "allow_caching", Value(v)); });
 
 XENAPI_HANDLER("VDI.update", [](Call& c, const Ref& vdi) {
-  Source s = c.store().read([&](const View& v) { return read_source(v, vdi.ref); });
+  Source s = c.store().read([&](const View& v) {
+    check_vdi(v, vdi.ref, "update");
+    return read_source(v, vdi.ref);
+  });
   hv::VolumeInfo vol = vm::backend_call(vdi.ref, [&] { return c.env().backend.volume_info(s.path); }, "VDI");
   c.store().write([&](Txn& t) {
     const dm::Class& vc = vdi_class(t);
@@ -323,6 +353,7 @@ XENAPI_HANDLER("SR.set_physical_size", [](Call& c, const Ref& sr, int64_t v) {
 // Brings the records in line with the folder: sizes refreshed, vanished
 // volumes marked missing, unknown volumes introduced as new VDIs.
 XENAPI_HANDLER("SR.scan", [](Call& c, const Ref& sr) {
+  vm::Operation guard(c, "SR", sr.ref, "scan");
   std::string dir = c.store().read([&](const View& v) { return sr_dir(v, sr.ref); });
   std::vector<hv::VolumeInfo> vols = vm::backend_call(sr.ref, [&] { return c.env().backend.list_volumes(dir); }, "SR");
   c.store().write([&](Txn& t) {
@@ -368,11 +399,12 @@ XENAPI_HANDLER("SR.scan", [](Call& c, const Ref& sr) {
 
 XENAPI_HANDLER("SR.update", [](Call& c, const Ref& sr) {
   c.store().write([&](Txn& t) {
-    t.must_get(sr_class(t), sr.ref);
+    check_sr(t, sr.ref, "update");
     update_sr_usage(t, sr.ref);
   });
 });
 
 XENAPI_CLASS_HOOKS("VDI", ClassHooks{.derive = [](Txn& t, const std::string& ref) { derive_vdi(t, ref); }});
+XENAPI_CLASS_HOOKS("SR", ClassHooks{.derive = [](Txn& t, const std::string& ref) { vm::derive_sr(t, ref); }});
 
 }  // namespace xenapi::storage

@@ -27,16 +27,6 @@ VbdView look(Call& c, const std::string& ref) {
   });
 }
 
-void require_running(Call& c, const VbdView& x) {
-  if (x.state != "Running") throw err::VM_BAD_POWER_STATE(x.vm->ref, "running", lifecycle::state_name(x.state));
-  // No hot-plug while the VM is stopping, suspending or pausing.
-  for (const auto& [task, op] : x.vm->at(c.cls("VM"), "current_operations").map()) {
-    const std::string& o = op.str();
-    if (o == "clean_shutdown" || o == "hard_shutdown" || o == "suspend" || o == "pause" || o == "shutdown")
-      throw err::OPERATION_NOT_ALLOWED("the VM is doing " + o);
-  }
-}
-
 hv::DiskConfig disk_of(Call& c, const Object& vbd) {
   const dm::Class& bc = c.cls("VBD");
   const dm::Class& dc = c.cls("VDI");
@@ -58,9 +48,11 @@ hv::DiskConfig disk_of(Call& c, const Object& vbd) {
   return d;
 }
 
-void set_attached(Call& c, const std::string& vbd, bool attached) {
+// Ends `op` and records the device's new state in one transaction.
+void set_attached(Call& c, vm::Operation& op, const std::string& vbd, bool attached) {
   const dm::Class& bc = c.cls("VBD");
   c.store().write([&](Txn& t) {
+    op.end(t);
     if (!t.exists(bc, vbd)) return;
     t.update(bc, vbd, [&](Object& o) {
       o.values[bc.field("currently_attached")->index] = Value(attached);
@@ -70,72 +62,65 @@ void set_attached(Call& c, const std::string& vbd, bool attached) {
 }
 
 void unplug(Call& c, const std::string& ref, bool force) {
+  vm::Operation op(c, "VBD", ref, force ? "unplug_force" : "unplug");
   VbdView x = look(c, ref);
-  const dm::Class& bc = c.cls("VBD");
-  require_running(c, x);
-  if (!x.vbd->at(bc, "currently_attached").boolean()) throw err::DEVICE_ALREADY_DETACHED(ref);
-  if (!force && !x.vbd->at(bc, "unpluggable").boolean()) throw err::VBD_NOT_UNPLUGGABLE(ref);
-  std::string device = vm::guest_device(x.vbd->at(bc, "userdevice").str());
+  std::string device = vm::guest_device(x.vbd->at(c.cls("VBD"), "userdevice").str());
   vm::backend_call(ref, [&] { c.env().backend.detach_disk(x.vm_uuid, device, force); }, "VBD");
-  set_attached(c, ref, false);
+  set_attached(c, op, ref, false);
+}
+
+// Loads (vdi) or empties (NULL) a CD drive; live on a running or paused VM.
+void change_media(Call& c, const std::string& vbd, const std::string& vdi, const char* name) {
+  const dm::Class& bc = c.cls("VBD");
+  vm::Operation op(c, "VBD", vbd, name);
+  VbdView x = look(c, vbd);
+  if (x.vbd->at(bc, "currently_attached").boolean() && (x.state == "Running" || x.state == "Paused")) {
+    std::string path;
+    if (vdi != dm::kNullRef)
+      path = c.store().read([&](const View& v) { return v.must_get(c.cls("VDI"), vdi)->at(c.cls("VDI"), "path").str(); });
+    std::string device = vm::guest_device(x.vbd->at(bc, "userdevice").str());
+    vm::backend_call(vbd, [&] { c.env().backend.change_media(x.vm_uuid, device, path); }, "VBD");
+  }
+  c.store().write([&](Txn& t) {
+    op.end(t);
+    t.update(bc, vbd, [&](Object& o) {
+      o.values[bc.field("VDI")->index] = Value(vdi);
+      o.values[bc.field("empty")->index] = Value(vdi == dm::kNullRef);
+    });
+  });
 }
 
 }  // namespace
 
+// Every call checks the VBD operations table (lifecycle::vbd_rules) and holds
+// its operation in current_operations while the backend works.
 XENAPI_HANDLER("VBD.plug", [](Call& c, const Ref& self) {
-  VbdView x = look(c, self.ref);
-  require_running(c, x);
-  if (x.vbd->at(c.cls("VBD"), "currently_attached").boolean()) throw err::DEVICE_ALREADY_ATTACHED(self.ref);
+  vm::Operation op(c, "VBD", self.ref, "plug");
   c.store().read([&](const View& v) {
     vm::assert_attachable(v, self.ref);
     return 0;
   });
+  VbdView x = look(c, self.ref);
   hv::DiskConfig d = disk_of(c, *x.vbd);
   vm::backend_call(self.ref, [&] { c.env().backend.attach_disk(x.vm_uuid, d); }, "VBD");
-  set_attached(c, self.ref, true);
+  set_attached(c, op, self.ref, true);
 });
 
 XENAPI_HANDLER("VBD.unplug", [](Call& c, const Ref& self) { unplug(c, self.ref, false); });
 XENAPI_HANDLER("VBD.unplug_force", [](Call& c, const Ref& self) { unplug(c, self.ref, true); });
 
 XENAPI_HANDLER("VBD.insert", [](Call& c, const Ref& vbd, const Ref& vdi) {
-  VbdView x = look(c, vbd.ref);
-  const dm::Class& bc = c.cls("VBD");
-  if (x.vbd->at(bc, "type").str() != "CD") throw err::VBD_NOT_REMOVABLE_MEDIA(vbd.ref);
-  if (!x.vbd->at(bc, "empty").boolean()) throw err::VBD_NOT_EMPTY(vbd.ref);
-  if (x.state == "Suspended") throw err::VM_BAD_POWER_STATE(x.vm->ref, "halted, running, paused", "suspended");
-  if (vdi.is_null()) throw err::HANDLE_INVALID("VDI", vdi.ref);
-  bool live = x.vbd->at(bc, "currently_attached").boolean() && (x.state == "Running" || x.state == "Paused");
-  if (live) {
-    std::string path = c.store().read([&](const View& v) { return v.must_get(c.cls("VDI"), vdi.ref)->at(c.cls("VDI"), "path").str(); });
-    std::string device = vm::guest_device(x.vbd->at(bc, "userdevice").str());
-    vm::backend_call(vbd.ref, [&] { c.env().backend.change_media(x.vm_uuid, device, path); }, "VBD");
-  }
-  c.store().write([&](Txn& t) {
-    t.update(bc, vbd.ref, [&](Object& o) {
-      o.values[bc.field("VDI")->index] = Value(vdi.ref);
-      o.values[bc.field("empty")->index] = Value(false);
-    });
+  // The drive's own rules first, then the media.
+  c.store().read([&](const View& v) {
+    ObjectPtr b = v.must_get(c.cls("VBD"), vbd.ref);
+    if (auto e = lifecycle::check(v, c.cls("VBD"), *b, "insert")) throw *e;
+    return 0;
   });
+  if (vdi.is_null()) throw err::HANDLE_INVALID("VDI", vdi.ref);
+  change_media(c, vbd.ref, vdi.ref, "insert");
 });
 
-XENAPI_HANDLER("VBD.eject", [](Call& c, const Ref& vbd) {
-  VbdView x = look(c, vbd.ref);
-  const dm::Class& bc = c.cls("VBD");
-  if (x.vbd->at(bc, "type").str() != "CD") throw err::VBD_NOT_REMOVABLE_MEDIA(vbd.ref);
-  if (x.vbd->at(bc, "empty").boolean()) throw err::VBD_IS_EMPTY(vbd.ref);
-  if (x.state == "Suspended") throw err::VM_BAD_POWER_STATE(x.vm->ref, "halted, running, paused", "suspended");
-  if (x.vbd->at(bc, "currently_attached").boolean() && (x.state == "Running" || x.state == "Paused")) {
-    std::string device = vm::guest_device(x.vbd->at(bc, "userdevice").str());
-    vm::backend_call(vbd.ref, [&] { c.env().backend.change_media(x.vm_uuid, device, ""); }, "VBD");
-  }
-  c.store().write([&](Txn& t) {
-    t.update(bc, vbd.ref, [&](Object& o) {
-      o.values[bc.field("VDI")->index] = Value(std::string(dm::kNullRef));
-      o.values[bc.field("empty")->index] = Value(true);
-    });
-  });
-});
+XENAPI_HANDLER("VBD.eject", [](Call& c, const Ref& vbd) { change_media(c, vbd.ref, std::string(dm::kNullRef), "eject"); });
 
 XENAPI_HANDLER("VBD.set_mode", [](Call& c, const Ref& self, const std::string& mode) {
   VbdView x = look(c, self.ref);

@@ -27,27 +27,24 @@ VifView look(Call& c, const std::string& ref) {
   });
 }
 
-void require_running(Call& c, const VifView& x) {
-  if (x.state != "Running") throw err::VM_BAD_POWER_STATE(x.vm->ref, "running", lifecycle::state_name(x.state));
-  for (const auto& [task, op] : x.vm->at(c.cls("VM"), "current_operations").map()) {
-    const std::string& o = op.str();
-    if (o == "clean_shutdown" || o == "hard_shutdown" || o == "suspend" || o == "pause" || o == "shutdown")
-      throw err::OPERATION_NOT_ALLOWED("the VM is doing " + o);
-  }
-}
-
 void set_field(Call& c, const std::string& vif, const char* field, Value v) {
   c.store().write([&](Txn& t) { t.set(c.cls("VIF"), vif, field, std::move(v)); });
 }
 
+// Ends `op` and records whether the NIC is attached, in one transaction.
+void set_attached(Call& c, vm::Operation& op, const std::string& vif, bool attached) {
+  c.store().write([&](Txn& t) {
+    op.end(t);
+    if (t.exists(c.cls("VIF"), vif)) t.set(c.cls("VIF"), vif, "currently_attached", Value(attached));
+  });
+}
+
 void unplug(Call& c, const std::string& ref, bool force) {
+  vm::Operation op(c, "VIF", ref, force ? "unplug_force" : "unplug");
   VifView x = look(c, ref);
-  const dm::Class& fc = c.cls("VIF");
-  require_running(c, x);
-  if (!x.vif->at(fc, "currently_attached").boolean()) throw err::DEVICE_ALREADY_DETACHED(ref);
-  std::string device = x.vif->at(fc, "device").str();
+  std::string device = x.vif->at(c.cls("VIF"), "device").str();
   vm::backend_call(ref, [&] { c.env().backend.detach_nic(x.vm_uuid, device, force); }, "VIF");
-  set_field(c, ref, "currently_attached", Value(false));
+  set_attached(c, op, ref, false);
 }
 
 void edit_set(Call& c, const std::string& vif, const char* field, const std::string& item, bool add) {
@@ -64,11 +61,12 @@ void edit_set(Call& c, const std::string& vif, const char* field, const std::str
 
 }  // namespace
 
+// plug and unplug check the VIF operations table (lifecycle::vif_rules) and
+// hold their operation in current_operations while the backend works.
 XENAPI_HANDLER("VIF.plug", [](Call& c, const Ref& self) {
+  vm::Operation op(c, "VIF", self.ref, "plug");
   VifView x = look(c, self.ref);
   const dm::Class& fc = c.cls("VIF");
-  require_running(c, x);
-  if (x.vif->at(fc, "currently_attached").boolean()) throw err::DEVICE_ALREADY_ATTACHED(self.ref);
   hv::NicConfig n;
   n.device = x.vif->at(fc, "device").str();
   n.mac = x.vif->at(fc, "MAC").str();
@@ -78,7 +76,7 @@ XENAPI_HANDLER("VIF.plug", [](Call& c, const Ref& self) {
     return net ? net->at(c.cls("network"), "bridge").str() : std::string();
   });
   vm::backend_call(self.ref, [&] { c.env().backend.attach_nic(x.vm_uuid, n); }, "VIF");
-  set_field(c, self.ref, "currently_attached", Value(true));
+  set_attached(c, op, self.ref, true);
 });
 
 XENAPI_HANDLER("VIF.unplug", [](Call& c, const Ref& self) { unplug(c, self.ref, false); });

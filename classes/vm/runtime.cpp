@@ -143,6 +143,10 @@ void refresh_host_memory(Txn& t, Env& env, int64_t free_memory) {
   const dm::Class& hm = cls(t, "host_metrics");
   ObjectPtr host = t.get(hc, env.this_host);
   if (!host) return;
+  // Also at start-up (reconciliation): a store written before the host's and
+  // the SRs' allowed_operations were derived gets them now.
+  derive_host(t, env.this_host);
+  for (const auto& sr : t.all(cls(t, "SR"))) derive_sr(t, sr->ref);
   const std::string& metrics = str_of(hc, *host, "metrics");
   if (!t.exists(hm, metrics)) return;
   t.update(hm, metrics, [&](Object& o) {
@@ -164,6 +168,7 @@ void mark_running(Txn& t, Env& env, const std::string& ref, const hv::DomainInfo
     o.values[vc.field("resident_on")->index] = Value(env.this_host);
     o.values[vc.field("scheduled_to_be_resident_on")->index] = Value(std::string(dm::kNullRef));
     o.values[vc.field("domarch")->index] = Value("x64");
+    o.values[vc.field("crashed")->index] = Value(false);
   });
   const std::string& metrics = str_of(vc, *vm, "metrics");
   if (t.exists(mc, metrics)) {
@@ -206,6 +211,7 @@ void mark_stopped(Txn& t, Env& env, const std::string& ref, const std::string& p
     o.values[vc.field("domid")->index] = Value(int64_t{-1});
     o.values[vc.field("resident_on")->index] = Value(std::string(dm::kNullRef));
     o.values[vc.field("scheduled_to_be_resident_on")->index] = Value(std::string(dm::kNullRef));
+    o.values[vc.field("crashed")->index] = Value(false);
   });
   const std::string& metrics = str_of(vc, *vm, "metrics");
   if (t.exists(mc, metrics)) {
@@ -223,25 +229,38 @@ void mark_stopped(Txn& t, Env& env, const std::string& ref, const std::string& p
     if (t.exists(vifc, r.str())) t.set(vifc, r.str(), "currently_attached", Value(false));
 }
 
+void mark_crashed(Txn& t, Env& env, const std::string& ref) {
+  const dm::Class& vc = cls(t, "VM");
+  const dm::Class& mc = cls(t, "VM_metrics");
+  ObjectPtr vm = t.get(vc, ref);
+  if (!vm) return;
+  t.update(vc, ref, [&](Object& o) {
+    o.values[vc.field("power_state")->index] = Value("Paused");
+    o.values[vc.field("crashed")->index] = Value(true);
+  });
+  const std::string& metrics = str_of(vc, *vm, "metrics");
+  if (t.exists(mc, metrics)) t.set(mc, metrics, "state", Value::array({Value("paused")}));
+}
+
 // ---------------------------------------------------------------- guard
 
-Operation::Operation(Call& call, const std::string& vm, const std::string& op)
-    : call_(call), vm_(vm), key_(call.operation_key()) {
-  const dm::Class& vc = call.cls("VM");
+Operation::Operation(Call& call, const std::string& vm, const std::string& op) : Operation(call, "VM", vm, op) {}
+
+Operation::Operation(Call& call, const char* cls, const std::string& ref, const std::string& op)
+    : call_(call), cls_(call.cls(cls)), ref_(ref), key_(call.operation_key()) {
   call.store().write([&](Txn& t) {
-    ObjectPtr o = t.must_get(vc, vm);
-    if (auto e = lifecycle::check_vm(vc, *o, op, true)) throw *e;
-    t.update(vc, vm, [&](Object& x) { x.values[vc.field("current_operations")->index].set_member(key_, Value(op)); });
+    ObjectPtr o = t.must_get(cls_, ref);
+    if (auto e = lifecycle::check(t, cls_, *o, op)) throw *e;
+    t.update(cls_, ref, [&](Object& x) { x.values[cls_.field("current_operations")->index].set_member(key_, Value(op)); });
   });
 }
 
 void Operation::end(Txn& t) {
   if (ended_) return;
   ended_ = true;
-  const dm::Class& vc = call_.cls("VM");
-  if (!t.exists(vc, vm_)) return;
-  t.update(vc, vm_, [&](Object& x) {
-    Map& ops = x.values[vc.field("current_operations")->index].map();
+  if (!t.exists(cls_, ref_)) return;
+  t.update(cls_, ref_, [&](Object& x) {
+    Map& ops = x.values[cls_.field("current_operations")->index].map();
     ops.erase(std::remove_if(ops.begin(), ops.end(), [&](const auto& kv) { return kv.first.str() == key_; }),
               ops.end());
   });
@@ -252,39 +271,13 @@ Operation::~Operation() {
   try {
     call_.store().write([&](Txn& t) { end(t); });
   } catch (...) {
-    // The VM may be gone; nothing to release then.
+    // The object may be gone; nothing to release then.
   }
 }
 
 // ---------------------------------------------------------------- derived fields
 
 namespace {
-
-Value vbd_operations(const dm::Class& vbdc, const Object& b, const std::string& vm_state) {
-  Array ops;
-  const bool attached = b.at(vbdc, "currently_attached").boolean();
-  const bool cd = b.at(vbdc, "type").str() == "CD";
-  const bool empty = b.at(vbdc, "empty").boolean();
-  if (vm_state == "Halted") ops.emplace_back("attach");
-  if (vm_state == "Running") {
-    if (!attached) {
-      ops.emplace_back("plug");
-    } else {
-      if (b.at(vbdc, "unpluggable").boolean()) ops.emplace_back("unplug");
-      ops.emplace_back("unplug_force");
-    }
-  }
-  if (cd && vm_state != "Suspended") ops.emplace_back(empty ? "insert" : "eject");
-  return Value(std::move(ops));
-}
-
-Value vif_operations(const dm::Class& vifc, const Object& f, const std::string& vm_state) {
-  Array ops;
-  const bool attached = f.at(vifc, "currently_attached").boolean();
-  if (vm_state == "Halted") ops.emplace_back("attach");
-  if (vm_state == "Running") ops.emplace_back(attached ? "unplug" : "plug");
-  return Value(std::move(ops));
-}
 
 void set_if_changed(Txn& t, const dm::Class& c, const std::string& ref, const char* field, Value v) {
   ObjectPtr o = t.get(c, ref);
@@ -300,11 +293,12 @@ void derive_vm(Txn& t, const std::string& ref) {
   ObjectPtr vm = t.get(vc, ref);
   if (!vm) return;
   set_if_changed(t, vc, ref, "allowed_operations", lifecycle::vm_allowed_operations(vc, *vm));
-  const std::string& state = vm->at(vc, "power_state").str();
   for (const Value& r : vm->at(vc, "VBDs").arr())
-    if (ObjectPtr b = t.get(vbdc, r.str())) set_if_changed(t, vbdc, r.str(), "allowed_operations", vbd_operations(vbdc, *b, state));
+    if (ObjectPtr b = t.get(vbdc, r.str()))
+      set_if_changed(t, vbdc, r.str(), "allowed_operations", lifecycle::vbd_allowed_operations(vbdc, *b, vc, vm.get()));
   for (const Value& r : vm->at(vc, "VIFs").arr())
-    if (ObjectPtr f = t.get(vifc, r.str())) set_if_changed(t, vifc, r.str(), "allowed_operations", vif_operations(vifc, *f, state));
+    if (ObjectPtr f = t.get(vifc, r.str()))
+      set_if_changed(t, vifc, r.str(), "allowed_operations", lifecycle::vif_allowed_operations(vifc, *f, vc, vm.get()));
 }
 
 void derive_vbd(Txn& t, const std::string& ref) {
@@ -313,8 +307,7 @@ void derive_vbd(Txn& t, const std::string& ref) {
   ObjectPtr b = t.get(bc, ref);
   if (!b) return;
   ObjectPtr vm = t.get(vc, b->at(bc, "VM").str());
-  std::string state = vm ? vm->at(vc, "power_state").str() : "Halted";
-  set_if_changed(t, bc, ref, "allowed_operations", vbd_operations(bc, *b, state));
+  set_if_changed(t, bc, ref, "allowed_operations", lifecycle::vbd_allowed_operations(bc, *b, vc, vm.get()));
   // Whether its disk is in use depends on the VBD being attached.
   const std::string& vdi = b->at(bc, "VDI").str();
   if (vdi != dm::kNullRef) storage::derive_vdi(t, vdi);
@@ -326,8 +319,18 @@ void derive_vif(Txn& t, const std::string& ref) {
   ObjectPtr f = t.get(fc, ref);
   if (!f) return;
   ObjectPtr vm = t.get(vc, f->at(fc, "VM").str());
-  std::string state = vm ? vm->at(vc, "power_state").str() : "Halted";
-  set_if_changed(t, fc, ref, "allowed_operations", vif_operations(fc, *f, state));
+  set_if_changed(t, fc, ref, "allowed_operations", lifecycle::vif_allowed_operations(fc, *f, vc, vm.get()));
+}
+
+void derive_sr(Txn& t, const std::string& ref) {
+  const dm::Class& sc = cls(t, "SR");
+  if (ObjectPtr o = t.get(sc, ref)) set_if_changed(t, sc, ref, "allowed_operations", lifecycle::sr_allowed_operations(sc, *o));
+}
+
+void derive_host(Txn& t, const std::string& ref) {
+  const dm::Class& hc = cls(t, "host");
+  if (ObjectPtr o = t.get(hc, ref))
+    set_if_changed(t, hc, ref, "allowed_operations", lifecycle::host_allowed_operations(hc, *o));
 }
 
 }  // namespace xenapi::vm

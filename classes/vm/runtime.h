@@ -47,11 +47,17 @@ void mark_stopped(Txn& t, Env& env, const std::string& vm, const std::string& po
 // Refreshes host_metrics (free memory) from the backend's numbers.
 void refresh_host_memory(Txn& t, Env& env, int64_t free_memory);
 
-// Puts {key: op} in a VM's current_operations after checking the lifecycle
-// rules, and takes it out again when destroyed.
+// Puts {key: op} in an object's current_operations after checking the
+// class's operations table (lifecycle::check), and takes it out again when
+// destroyed: conflicting calls meanwhile get OTHER_OPERATION_IN_PROGRESS
+// [class, ref, op, key] and allowed_operations reflects the operation.
+// The key is the call's task ref (or a fresh id for a synchronous call).
 class Operation {
  public:
+  // On a VM.
   Operation(Call& call, const std::string& vm, const std::string& op);
+  // On an object of `cls` ("VM", "VBD", "VIF", "VDI", "SR", "host").
+  Operation(Call& call, const char* cls, const std::string& ref, const std::string& op);
   ~Operation();
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
@@ -60,7 +66,8 @@ class Operation {
 
  private:
   Call& call_;
-  std::string vm_;
+  const dm::Class& cls_;
+  std::string ref_;
   std::string key_;
   bool ended_ = false;
 };
@@ -70,5 +77,12 @@ void derive_vm(Txn& t, const std::string& vm);
 // ... of one VBD / VIF (from its own state and its VM's).
 void derive_vbd(Txn& t, const std::string& vbd);
 void derive_vif(Txn& t, const std::string& vif);
+// ... of an SR / a host.
+void derive_sr(Txn& t, const std::string& sr);
+void derive_host(Txn& t, const std::string& host);
+
+// After a domain crashed and was kept (actions_after_crash "preserve"): the
+// VM shows as Paused, holds its memory, and cannot run again.
+void mark_crashed(Txn& t, Env& env, const std::string& vm);
 
 }  // namespace xenapi::vm

@@ -45,18 +45,28 @@ std::function<void(const Object&)> memory_rule(Call& c) {
   return [&c](const Object& o) { check_memory(vm_class(c), o); };
 }
 
-// Dynamic memory changes on a running VM move the balloon target as well.
-void apply_target(Call& c, const std::string& vm) {
+// Dynamic memory changes: on a running VM the balloon moves first (the
+// backend may refuse: HOST_NOT_ENOUGH_FREE_MEMORY, and then nothing changes),
+// then the record, VM_metrics and the host's free memory follow.
+void set_dynamic(Call& c, const std::string& vm, const Fields& fields) {
   const dm::Class& vc = vm_class(c);
   ObjectPtr o = c.store().read([&](const View& v) { return v.must_get(vc, vm); });
-  if (o->at(vc, "power_state").str() != "Running") return;
-  int64_t target = get(vc, *o, "memory_dynamic_max");
-  vm::backend_call(vm, [&] { c.env().backend.set_memory_target(o->at(vc, "uuid").str(), target); });
+  if (auto e = lifecycle::check_vm(vc, *o, "changing_dynamic_range", true)) throw *e;
+  Object next = *o;
+  for (const auto& [f, v] : fields) next.values[vc.field(f)->index] = v;
+  check_memory(vc, next);
+  const bool running = o->at(vc, "power_state").str() == "Running";
+  const int64_t target = get(vc, next, "memory_dynamic_max");
+  if (running) vm::backend_call(vm, [&] { c.env().backend.set_memory_target(o->at(vc, "uuid").str(), target); });
+  set_fields(c, vm, "changing_dynamic_range", fields, memory_rule(c));
+  if (!running) return;
+  const int64_t free = c.env().backend.free_memory();
   c.store().write([&](Txn& t) {
     const dm::Class& mc = c.cls("VM_metrics");
     const std::string& m = o->at(vc, "metrics").str();
     if (t.exists(mc, m)) t.set(mc, m, "memory_actual", Value(target));
     t.set(vc, vm, "memory_target", Value(target));
+    vm::refresh_host_memory(t, c.env(), free);
   });
 }
 
@@ -101,16 +111,13 @@ XENAPI_HANDLER("VM.set_memory_static_range", [](Call& c, const Ref& self, int64_
              memory_rule(c));
 });
 XENAPI_HANDLER("VM.set_memory_dynamic_max", [](Call& c, const Ref& self, int64_t value) {
-  set_fields(c, self.ref, "changing_dynamic_range", {{"memory_dynamic_max", Value(value)}}, memory_rule(c));
-  apply_target(c, self.ref);
+  set_dynamic(c, self.ref, {{"memory_dynamic_max", Value(value)}});
 });
 XENAPI_HANDLER("VM.set_memory_dynamic_min", [](Call& c, const Ref& self, int64_t value) {
   set_fields(c, self.ref, "changing_dynamic_range", {{"memory_dynamic_min", Value(value)}}, memory_rule(c));
 });
 XENAPI_HANDLER("VM.set_memory_dynamic_range", [](Call& c, const Ref& self, int64_t min, int64_t max) {
-  set_fields(c, self.ref, "changing_dynamic_range",
-             {{"memory_dynamic_min", Value(min)}, {"memory_dynamic_max", Value(max)}}, memory_rule(c));
-  apply_target(c, self.ref);
+  set_dynamic(c, self.ref, {{"memory_dynamic_min", Value(min)}, {"memory_dynamic_max", Value(max)}});
 });
 XENAPI_HANDLER("VM.set_memory_limits",
                [](Call& c, const Ref& self, int64_t static_min, int64_t static_max, int64_t dynamic_min, int64_t dynamic_max) {
@@ -130,9 +137,7 @@ XENAPI_HANDLER("VM.set_memory", [](Call& c, const Ref& self, int64_t value) {
                {{"memory_static_max", Value(value)}, {"memory_dynamic_min", Value(value)}, {"memory_dynamic_max", Value(value)}},
                memory_rule(c));
   } else {
-    set_fields(c, self.ref, "changing_dynamic_range", {{"memory_dynamic_min", Value(value)}, {"memory_dynamic_max", Value(value)}},
-               memory_rule(c));
-    apply_target(c, self.ref);
+    set_dynamic(c, self.ref, {{"memory_dynamic_min", Value(value)}, {"memory_dynamic_max", Value(value)}});
   }
 });
 

@@ -74,14 +74,10 @@ void apply_domain_event(Env& env, const hv::DomainEvent& e) {
       if (action == "restart" || action == "coredump_and_restart" || action == "rename_restart") {
         restart(env, ref, e.uuid);
       } else if (action == "preserve") {
-        // The crashed domain stays for inspection; it no longer runs.
-        env.store.write([&](Txn& t) {
-          if (!t.exists(vc, ref)) return;
-          t.set(vc, ref, "power_state", Value("Paused"));
-          const dm::Class& mc = env.store.cls("VM_metrics");
-          const std::string metrics = t.must_get(vc, ref)->at(vc, "metrics").str();
-          if (t.exists(mc, metrics)) t.set(mc, metrics, "state", Value::array({Value("paused")}));
-        });
+        // As xapi: the crashed domain is kept, paused, for inspection. It
+        // holds its memory until hard_shutdown (or hard_reboot) releases it;
+        // unpause answers VM_CRASHED.
+        env.store.write([&](Txn& t) { mark_crashed(t, env, ref); });
       } else {
         env.backend.destroy(e.uuid);
         record_stopped(env, ref);

@@ -33,12 +33,23 @@ VmView look(Call& c, const std::string& ref) {
 
 hv::HypervisorBackend& backend(Call& c) { return c.env().backend; }
 
-void require_host_enabled(Call& c, const std::string& host) {
+// The host operations table: a disabled host takes no new VMs (HOST_DISABLED).
+void require_host(Call& c, const std::string& host, const char* op) {
   c.store().read([&](const View& v) {
     ObjectPtr h = v.must_get(c.cls("host"), host);
-    if (!h->at(c.cls("host"), "enabled").boolean()) throw err::HOST_DISABLED(host);
+    if (auto e = lifecycle::check_host(c.cls("host"), *h, op)) throw *e;
     return 0;
   });
+}
+
+// A crashed domain kept for inspection whose record says halted (the server
+// restarted and found it not running) is garbage once the VM starts again.
+void clear_stale_domain(Call& c, const std::string& uuid) {
+  try {
+    if (backend(c).info(uuid).state == hv::PowerState::Crashed) backend(c).destroy(uuid);
+  } catch (const hv::Error&) {
+    // No such domain: nothing to clear.
+  }
 }
 
 // Takes a VM's memory image out of its record inside `t` (the transaction
@@ -87,7 +98,7 @@ std::string finish_stopped(Call& c, Operation& op, const std::string& ref) {
 
 void start_vm(Call& c, const std::string& ref, const std::string& host, bool paused, const char* name) {
   Operation op(c, ref, name);
-  require_host_enabled(c, host);
+  require_host(c, host, "vm_start");
   c.store().write([&](Txn& t) { t.set(c.cls("VM"), ref, "scheduled_to_be_resident_on", Value(host)); });
   hv::DomainInfo info;
   // Whatever fails from here on (a broken configuration, cancellation, the
@@ -97,6 +108,7 @@ void start_vm(Call& c, const std::string& ref, const std::string& host, bool pau
     c.progress(0.2);
     c.check_cancelled();
     info = vm::backend_call(ref, [&] {
+      clear_stale_domain(c, cfg.uuid);
       backend(c).define(cfg);
       return backend(c).start(cfg.uuid, paused);
     });
@@ -241,7 +253,7 @@ namespace {
 
 void resume_vm(Call& c, const std::string& ref, const std::string& host, bool paused, const char* name) {
   Operation op(c, ref, name);
-  require_host_enabled(c, host);
+  require_host(c, host, "vm_resume");
   VmView x = look(c, ref);
   const dm::Class& vc = c.cls("VM");
   std::string image = x.vm->at(vc, "suspend_VDI").str();
@@ -321,13 +333,14 @@ XENAPI_HANDLER("VM.get_possible_hosts", [](Call& c, const Ref& vm) -> std::vecto
 XENAPI_HANDLER("VM.assert_can_boot_here", [](Call& c, const Ref& vm, const Ref& host) {
   VmView x = look(c, vm.ref);
   const dm::Class& vc = c.cls("VM");
-  require_host_enabled(c, host.ref);
+  require_host(c, host.ref, x.state == "Suspended" ? "vm_resume" : "vm_start");
   int64_t need = x.vm->at(vc, "memory_dynamic_max").integer();
   int64_t have = backend(c).free_memory();
   if (x.state == "Halted" || x.state == "Suspended") {
     if (need > have) throw err::HOST_NOT_ENOUGH_FREE_MEMORY(need, have);
   }
-  int64_t vcpus = x.vm->at(vc, "VCPUs_at_startup").integer();
+  // As the hypervisor: every vCPU the VM may hot-plug needs a pCPU.
+  int64_t vcpus = x.vm->at(vc, "VCPUs_max").integer();
   int64_t pcpus = c.store().read([&](const View& v) {
     return static_cast<int64_t>(v.must_get(c.cls("host"), host.ref)->at(c.cls("host"), "host_CPUs").arr().size());
   });

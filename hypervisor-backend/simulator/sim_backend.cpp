@@ -181,21 +181,50 @@ DomainInfo SimBackend::describe(const Domain& d) const {
   i.state = d.state;
   i.domid = d.domid;
   i.memory_actual = d.memory;
+  i.memory_target = d.memory;
   i.vcpus = d.vcpus;
   i.started = d.started;
-  if (d.state == PowerState::Running || d.state == PowerState::Paused) {
-    // A lightly loaded guest: 2% of each vCPU, a steady trickle of I/O.
-    double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started_steady).count();
-    double busy = d.state == PowerState::Running ? up * 0.02 : 0.0;
-    i.vcpu_seconds.assign(static_cast<size_t>(d.vcpus), busy);
-    i.disk_read_bytes = static_cast<int64_t>(up * 4096 * 16);
-    i.disk_write_bytes = static_cast<int64_t>(up * 4096 * 8);
-    i.net_rx_bytes = static_cast<int64_t>(up * 1500 * 10);
-    i.net_tx_bytes = static_cast<int64_t>(up * 1500 * 6);
+  if (d.state == PowerState::Running || d.state == PowerState::Paused || d.state == PowerState::Crashed) {
+    // A lightly loaded guest: vCPU 0 busier than the others, a steady
+    // trickle of I/O on every device. Time only counts while it runs.
+    const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started_steady).count();
+    const double ran = d.state == PowerState::Running ? up - d.stopped_seconds : d.ran_seconds;
+    for (int64_t v = 0; v < d.vcpus; ++v) i.vcpu_seconds.push_back(ran * (v == 0 ? 0.03 : 0.01));
+    for (const auto& dev : d.disks) {
+      DiskStats s;
+      s.read_ops = static_cast<int64_t>(ran * 16);
+      s.write_ops = static_cast<int64_t>(ran * 8);
+      s.read_bytes = s.read_ops * 4096;
+      s.write_bytes = s.write_ops * 4096;
+      i.disk_read_bytes += s.read_bytes;
+      i.disk_write_bytes += s.write_bytes;
+      i.disk_stats[dev] = s;
+    }
+    for (const auto& nic : d.nics) {
+      NicStats s;
+      s.rx_packets = static_cast<int64_t>(ran * 10);
+      s.tx_packets = static_cast<int64_t>(ran * 6);
+      s.rx_bytes = s.rx_packets * 1500;
+      s.tx_bytes = s.tx_packets * 1500;
+      i.net_rx_bytes += s.rx_bytes;
+      i.net_tx_bytes += s.tx_bytes;
+      i.nic_stats[nic] = s;
+    }
   }
   i.attached_disks.assign(d.disks.begin(), d.disks.end());
   i.attached_nics.assign(d.nics.begin(), d.nics.end());
   return i;
+}
+
+void SimBackend::freeze(Domain& d) {
+  if (d.state != PowerState::Running) return;
+  const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started_steady).count();
+  d.ran_seconds = up - d.stopped_seconds;
+}
+
+void SimBackend::thaw(Domain& d) {
+  const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started_steady).count();
+  d.stopped_seconds = up - d.ran_seconds;
 }
 
 void SimBackend::define(const DomainConfig& cfg) {
@@ -222,9 +251,12 @@ void SimBackend::undefine(const std::string& uuid) {
 }
 
 void SimBackend::boot(Domain& d, bool paused) {
-  if (d.cfg.vcpus_at_startup > cfg_.cpus)
-    throw Error(Code::TooManyVcpus, "the domain wants more vCPUs than the host has", d.cfg.vcpus_at_startup,
-                cfg_.cpus);
+  // Every vCPU the guest may bring online needs a pCPU, as on Xen without
+  // "vcpu-unrestricted".
+  const int64_t vcpus = std::max(d.cfg.vcpus_max, d.cfg.vcpus_at_startup);
+  if (vcpus > cfg_.cpus)
+    throw Error(Code::TooManyVcpus, "the domain wants more vCPUs than the host has", vcpus, cfg_.cpus);
+  if (d.cfg.vcpus_at_startup < 1) throw Error(Code::Failed, "a domain needs at least one vCPU");
   int64_t need = d.cfg.memory_dynamic_max > 0 ? d.cfg.memory_dynamic_max : d.cfg.memory_static_max;
   int64_t have = free_memory_locked();
   if (need > have) throw Error(Code::NoMemory, "not enough free host memory", need, have);
@@ -234,6 +266,8 @@ void SimBackend::boot(Domain& d, bool paused) {
   d.state = paused ? PowerState::Paused : PowerState::Running;
   d.started = std::chrono::system_clock::now();
   d.started_steady = std::chrono::steady_clock::now();
+  d.ran_seconds = d.stopped_seconds = 0;
+  if (paused) freeze(d);
   d.disks.clear();
   d.nics.clear();
   for (const auto& disk : d.cfg.disks) d.disks.insert(disk.device);
@@ -265,6 +299,7 @@ void SimBackend::pause(const std::string& uuid) {
   Domain& d = get(uuid);
   if (d.state != PowerState::Running) bad_state(uuid, "running", d.state);
   check_fault(d, "pause");
+  freeze(d);
   d.state = PowerState::Paused;
 }
 
@@ -272,8 +307,10 @@ void SimBackend::unpause(const std::string& uuid) {
   std::lock_guard lock(mu_);
   SaveOnExit saving(*this);
   Domain& d = get(uuid);
+  // A crashed domain never runs again (the caller sees BadState).
   if (d.state != PowerState::Paused) bad_state(uuid, "paused", d.state);
   check_fault(d, "unpause");
+  thaw(d);
   d.state = PowerState::Running;
 }
 
@@ -302,8 +339,8 @@ DomainInfo SimBackend::reboot(const std::string& uuid, ShutdownMode mode) {
     std::string guest = hint_of(d.cfg, "sim_guest");
     if (guest == "unresponsive") throw Error(Code::Timeout, "the guest did not reboot in time");
     if (guest == "refuse") throw Error(Code::GuestRefused, "the guest refused to reboot");
-  } else if (d.state != PowerState::Running && d.state != PowerState::Paused) {
-    bad_state(uuid, "running or paused", d.state);
+  } else if (d.state != PowerState::Running && d.state != PowerState::Paused && d.state != PowerState::Crashed) {
+    bad_state(uuid, "running, paused or crashed", d.state);
   }
   check_fault(d, "reboot");
   stop(d);
@@ -427,6 +464,7 @@ void SimBackend::send_sysrq(const std::string& uuid, const std::string& key) {
       boot(d, false);
       ev.kind = DomainEvent::Kind::Rebooted;
     } else if (key == "c") {
+      freeze(d);
       d.state = PowerState::Crashed;
       ev.kind = DomainEvent::Kind::Crashed;
     } else {
@@ -449,6 +487,7 @@ void SimBackend::set_vcpus(const std::string& uuid, int64_t n) {
   SaveOnExit saving(*this);
   Domain& d = get(uuid);
   if (d.state != PowerState::Running) bad_state(uuid, "running", d.state);
+  if (n > cfg_.cpus) throw Error(Code::TooManyVcpus, "more vCPUs than the host has", n, cfg_.cpus);
   if (n < 1 || n > d.cfg.vcpus_max) throw Error(Code::Failed, "vCPU count out of range");
   d.vcpus = n;
 }

@@ -11,6 +11,12 @@
 //               shutdown, reboot, suspend, resume, attach, detach)
 // and at run time with sysrq keys, as on a real guest: "o" powers the guest
 // off, "b" reboots it, "c" crashes it (reported through the event sink).
+//
+// Limits as on a real host: a domain starts only if the host has a pCPU for
+// each of its VCPUs_max and memory_dynamic_max of free memory (after the
+// control domain's share); live vCPU and balloon changes are held to the
+// same limits. Metrics: CPU time per vCPU and I/O counters per disk and NIC
+// grow while the guest runs and stand still while it is paused.
 #pragma once
 
 #include <condition_variable>
@@ -90,6 +96,9 @@ class SimBackend : public HypervisorBackend {
     int64_t memory = 0;  // reserved while running or paused
     std::chrono::system_clock::time_point started{};
     std::chrono::steady_clock::time_point started_steady{};
+    // Seconds of running time: while running, the time since started_steady
+    // less stopped_seconds; otherwise frozen in ran_seconds.
+    double ran_seconds = 0, stopped_seconds = 0;
     std::set<std::string> disks;  // attached guest devices
     std::set<std::string> nics;   // attached slots
   };
@@ -97,6 +106,9 @@ class SimBackend : public HypervisorBackend {
   Domain& get(const std::string& uuid);
   void check_fault(const Domain& d, const std::string& op);
   DomainInfo describe(const Domain& d) const;
+  // The guest stops / starts accumulating CPU time and I/O.
+  static void freeze(Domain& d);
+  static void thaw(Domain& d);
   int64_t free_memory_locked() const;
   void boot(Domain& d, bool paused);
   void stop(Domain& d);

@@ -1,4 +1,4 @@
-"""The VM lifecycle end to end on a real server through XenAPI.py (install flow, Async start with task polling, two clients racing, a long Async clone beside reads) and Xen Orchestra's callAsync over XML-RPC and JSON-RPC."""
+"""The VM lifecycle end to end on a real server through XenAPI.py (install flow, Async start with task polling, two clients racing, a long Async clone beside reads, host memory, a guest that crashes, snapshots and revert) and Xen Orchestra's callAsync over XML-RPC and JSON-RPC."""
 import json
 import os
 import shutil
@@ -235,9 +235,14 @@ def test_long_async_clone_beside_reads_of_the_same_vm(server, sessions):
                 saw_running = True
                 assert rec["current_operations"][task] == "clone"
                 assert set(rec["allowed_operations"]) == {"clone", "copy"}
-                err = failure_of(b.VM.start, vm, False, False)
-                if a.task.get_status(task) == "pending":
-                    assert err == ["OTHER_OPERATION_IN_PROGRESS", "VM", vm, "clone", task], err
+                try:
+                    b.VM.start(vm, False, False)
+                    # Only possible once the clone has let go of the VM.
+                    assert a.task.get_status(task) != "pending" or task not in b.VM.get_current_operations(vm)
+                    b.VM.hard_shutdown(vm)
+                except XenAPI.Failure as e:
+                    if a.task.get_status(task) == "pending":
+                        assert e.details == ["OTHER_OPERATION_IN_PROGRESS", "VM", vm, "clone", task], e.details
             time.sleep(0.005)
         rec = a.task.get_record(task)
         assert rec["status"] == "success", rec
@@ -251,6 +256,93 @@ def test_long_async_clone_beside_reads_of_the_same_vm(server, sessions):
         for v in (clone, vm):
             if v:
                 remove_vm(a, v)
+
+
+def wait_for(predicate, what, timeout=10):
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, what
+        time.sleep(0.02)
+
+
+def test_host_memory_follows_the_vms(x):
+    host = x.pool.get_master(x.pool.get_all()[0])
+    vm = plain_vm(x, "memory")
+    try:
+        free = int(x.host.compute_free_memory(host))
+        assert free > 0
+        size = int(x.VM.get_memory_dynamic_max(vm))
+        x.VM.start(vm, False, False)
+        assert int(x.host.compute_free_memory(host)) == free - size
+        x.VM.suspend(vm)
+        assert int(x.host.compute_free_memory(host)) == free
+        x.VM.resume(vm, False, False)
+        assert int(x.host.compute_free_memory(host)) == free - size
+        assert set(x.host.get_allowed_operations(host)) == {"vm_start", "vm_resume"}
+        x.VM.hard_shutdown(vm)
+        assert int(x.host.compute_free_memory(host)) == free
+        # A disabled host starts nothing.
+        x.host.disable(host)
+        try:
+            assert x.host.get_allowed_operations(host) == []
+            assert failure_of(x.VM.start, vm, False, False) == ["HOST_DISABLED", host]
+        finally:
+            x.host.enable(host)
+        x.VM.start(vm, False, False)
+    finally:
+        remove_vm(x, vm)
+
+
+def test_guest_crash_preserved_then_stopped(x):
+    host = x.pool.get_master(x.pool.get_all()[0])
+    vm = plain_vm(x, "crashing", actions_after_crash="preserve")
+    try:
+        free = int(x.host.compute_free_memory(host))
+        x.VM.start(vm, False, False)
+        x.VM.send_sysrq(vm, "c")
+        wait_for(lambda: x.VM.get_power_state(vm) == "Paused", "the crashed guest shows as Paused")
+        assert "unpause" not in x.VM.get_allowed_operations(vm)
+        assert failure_of(x.VM.unpause, vm) == ["VM_CRASHED", vm]
+        assert int(x.host.compute_free_memory(host)) < free, "the kept domain holds its memory"
+        x.VM.hard_shutdown(vm)
+        assert x.VM.get_power_state(vm) == "Halted"
+        assert int(x.host.compute_free_memory(host)) == free
+        # A guest that powers itself off: actions_after_shutdown (destroy) applies.
+        x.VM.start(vm, False, False)
+        x.VM.send_sysrq(vm, "o")
+        wait_for(lambda: x.VM.get_power_state(vm) == "Halted", "the guest that powered off shows as Halted")
+        assert all(not x.VBD.get_currently_attached(b) for b in x.VM.get_VBDs(vm))
+    finally:
+        remove_vm(x, vm)
+
+
+def test_snapshot_and_revert(x):
+    vm = plain_vm(x, "reverted")
+    vifs = x.VM.get_VIFs(vm)
+    mac = x.VIF.get_MAC(vifs[0])
+    snap = x.VM.snapshot(vm, "before")
+    try:
+        assert x.VM.get_parent(vm) == snap
+        assert x.VM.get_snapshot_info(snap)["power-state-at-snapshot"] == "Halted"
+        x.VIF.destroy(vifs[0])
+        x.VM.set_memory_limits(vm, str(256 << 20), str(2 << 30), str(2 << 30), str(2 << 30))
+        x.VM.start(vm, False, False)
+        task = x.Async.VM.revert(snap)
+        rec = wait_task(x, task)
+        assert rec["status"] == "success", rec
+        x.task.destroy(task)
+        assert x.VM.get_power_state(vm) == "Halted"
+        assert x.VM.get_memory_static_max(vm) == x.VM.get_memory_static_max(snap)
+        assert [x.VIF.get_MAC(v) for v in x.VM.get_VIFs(vm)] == [mac]
+        assert x.VM.get_parent(vm) == snap
+        assert failure_of(x.VM.revert, vm) == ["REVERT_ONLY_ALLOWED_ON_SNAPSHOT"]
+        x.VM.start(vm, False, False)
+    finally:
+        snap_vdis = [x.VBD.get_VDI(b) for b in x.VM.get_VBDs(snap) if x.VBD.get_type(b) == "Disk"]
+        x.VM.destroy(snap)
+        for vdi in snap_vdis:
+            x.VDI.destroy(vdi)
+        remove_vm(x, vm)
 
 
 # ---------------------------------------------------------------- Xen Orchestra's connector

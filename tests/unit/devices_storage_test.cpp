@@ -100,15 +100,43 @@ TEST_F(Devices, VbdHotPlugOfANewDisk) {
   h.ok("VBD.destroy", {Value(vbd)});
 }
 
-TEST_F(Devices, VbdNotUnpluggableNeedsForce) {
+// xenapi-spec §5.4: unplug_force skips the guest, not the drive's own rules.
+TEST_F(Devices, VbdNotUnpluggableStaysPluggedEvenWhenForced) {
   Kit k = new_kit();
   h.ok("VBD.set_unpluggable", {Value(k.disk_vbd), Value(false)});
   start(k.vm);
-  EXPECT_EQ(allowed("VBD", k.disk_vbd), (StringSet{"unplug_force"}));
+  EXPECT_TRUE(allowed("VBD", k.disk_vbd).empty());
   EXPECT_EQ(h.fail("VBD.unplug", {Value(k.disk_vbd)}), (Strings{"VBD_NOT_UNPLUGGABLE", k.disk_vbd}));
+  EXPECT_EQ(h.fail("VBD.unplug_force", {Value(k.disk_vbd)}), (Strings{"VBD_NOT_UNPLUGGABLE", k.disk_vbd}));
   EXPECT_TRUE(flag("VBD", k.disk_vbd, "currently_attached"));
+  EXPECT_EQ(backend_disks(k.vm), (StringSet{"xvda", "xvdd"}));
+  h.ok("VBD.set_unpluggable", {Value(k.disk_vbd), Value(true)});
+  EXPECT_EQ(allowed("VBD", k.disk_vbd), (StringSet{"unplug", "unplug_force"}));
   h.ok("VBD.unplug_force", {Value(k.disk_vbd)});
   EXPECT_FALSE(flag("VBD", k.disk_vbd, "currently_attached"));
+}
+
+// An HVM guest's CD drive stays; only its media changes.
+TEST_F(Devices, HvmCdDrivesAreNotHotPlugged) {
+  Kit k = new_kit();
+  ASSERT_NE(str("VM", k.vm, "HVM_boot_policy"), "");
+  start(k.vm);
+  const Strings refused = {"OPERATION_NOT_ALLOWED", "HVM CDROMs cannot be hotplugged/unplugged, only inserted or ejected"};
+  EXPECT_EQ(h.fail("VBD.unplug", {Value(k.cd_vbd)}), refused);
+  EXPECT_EQ(h.fail("VBD.unplug_force", {Value(k.cd_vbd)}), refused);
+  EXPECT_EQ(allowed("VBD", k.cd_vbd), StringSet{"insert"});
+  // A drive added while it runs cannot be plugged either; it is attached at the next start.
+  std::string late = add_cd(k.vm, "4");
+  EXPECT_EQ(h.fail("VBD.plug", {Value(late)}), refused);
+  h.ok("VM.clean_reboot", {Value(k.vm)});
+  EXPECT_TRUE(flag("VBD", late, "currently_attached"));
+  // A PV guest's CD drive is an ordinary hot-pluggable device.
+  h.ok("VM.hard_shutdown", {Value(k.vm)});
+  h.ok("VM.set_HVM_boot_policy", {Value(k.vm), Value("")});
+  start(k.vm);
+  EXPECT_EQ(allowed("VBD", k.cd_vbd), (StringSet{"unplug", "unplug_force", "insert"}));
+  h.ok("VBD.unplug", {Value(k.cd_vbd)});
+  h.ok("VBD.plug", {Value(k.cd_vbd)});
 }
 
 TEST_F(Devices, RefusingGuestRejectsUnplugButNotForce) {
@@ -188,7 +216,7 @@ TEST_F(Devices, CdInsertAndEject) {
 
   // On a running VM the media changes live.
   start(k.vm);
-  EXPECT_EQ(allowed("VBD", k.cd_vbd), (StringSet{"unplug", "unplug_force", "eject"}));
+  EXPECT_EQ(allowed("VBD", k.cd_vbd), StringSet{"eject"}) << "an HVM guest's CD drive is not hot-plugged";
   h.ok("VBD.eject", {Value(k.cd_vbd)});
   EXPECT_TRUE(flag("VBD", k.cd_vbd, "empty"));
   EXPECT_EQ(str("VBD", k.cd_vbd, "VDI"), kNull);
@@ -532,6 +560,122 @@ TEST_F(Storage, SupportedTypes) {
   StringSet types = set_of(h.ok("SR.get_supported_types"));
   EXPECT_TRUE(types.count(str("SR", sr(), "type"))) << "the local SR's own type";
   EXPECT_TRUE(types.count("ext"));
+}
+
+// ---------------------------------------------------------------- operations in progress
+
+TEST_F(Devices, DeviceOperationInProgressBlocksTheOthers) {
+  Kit k = new_kit();
+  start(k.vm);
+  {
+    HeldOperation held(h, "VBD", k.disk_vbd, "unplug");
+    Value cur = field("VBD", k.disk_vbd, "current_operations");
+    ASSERT_TRUE(cur.find(held.key()));
+    EXPECT_EQ(cur.find(held.key())->str(), "unplug");
+    EXPECT_TRUE(allowed("VBD", k.disk_vbd).empty()) << "nothing beside an unplug";
+    const Strings busy = {"OTHER_OPERATION_IN_PROGRESS", "VBD", k.disk_vbd, "unplug", held.key()};
+    EXPECT_EQ(h.fail("VBD.unplug", {Value(k.disk_vbd)}), busy);
+    EXPECT_EQ(h.fail("VBD.unplug_force", {Value(k.disk_vbd)}), busy);
+    EXPECT_EQ(h.fail("VBD.plug", {Value(k.disk_vbd)}), busy);
+    // Other devices are not affected.
+    EXPECT_EQ(allowed("VBD", k.cd_vbd), StringSet{"insert"});
+  }
+  EXPECT_EQ(current_ops("VBD", k.disk_vbd), 0u);
+  EXPECT_EQ(allowed("VBD", k.disk_vbd), (StringSet{"unplug", "unplug_force"}));
+  {
+    HeldOperation held(h, "VIF", k.vif, "unplug");
+    EXPECT_TRUE(allowed("VIF", k.vif).empty());
+    EXPECT_EQ(h.fail("VIF.unplug_force", {Value(k.vif)}),
+              (Strings{"OTHER_OPERATION_IN_PROGRESS", "VIF", k.vif, "unplug", held.key()}));
+  }
+  h.ok("VIF.unplug", {Value(k.vif)});
+  // A finished call leaves nothing behind.
+  h.ok("VBD.unplug", {Value(k.disk_vbd)});
+  EXPECT_EQ(current_ops("VBD", k.disk_vbd), 0u);
+  EXPECT_EQ(current_ops("VIF", k.vif), 0u);
+}
+
+TEST_F(Storage, DiskOperationsInProgress) {
+  std::string vdi = new_vdi(8 * kMiB, "busy disk");
+  {
+    HeldOperation held(h, "VDI", vdi, "clone");
+    // Readers run side by side; anything that changes the disk waits.
+    EXPECT_EQ(allowed("VDI", vdi), (StringSet{"snapshot", "clone", "copy", "update"}));
+    std::string c = h.ok("VDI.clone", {Value(vdi), Value::empty_map()}).str();
+    EXPECT_EQ(str("VDI", c, "SR"), sr());
+    const Strings busy = {"OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, "clone", held.key()};
+    EXPECT_EQ(h.fail("VDI.destroy", {Value(vdi)}), busy);
+    EXPECT_EQ(h.fail("VDI.resize", {Value(vdi), Value(16 * kMiB)}), busy);
+    EXPECT_EQ(h.fail("VDI.forget", {Value(vdi)}), busy);
+    EXPECT_EQ(h.fail("VDI.set_on_boot", {Value(vdi), Value("reset")}), busy);
+    EXPECT_TRUE(fs::exists(path_of(vdi)));
+    EXPECT_EQ(current_ops("VDI", vdi), 1u) << "the clone beside it came and went";
+  }
+  {
+    HeldOperation held(h, "VDI", vdi, "resize");
+    EXPECT_TRUE(allowed("VDI", vdi).empty());
+    EXPECT_EQ(h.fail("VDI.snapshot", {Value(vdi), Value::empty_map()}),
+              (Strings{"OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, "resize", held.key()}));
+  }
+  h.ok("VDI.resize", {Value(vdi), Value(16 * kMiB)});
+  h.ok("VDI.destroy", {Value(vdi)});
+}
+
+TEST_F(Storage, SrOperationsFollowTheTable) {
+  const StringSet all = {"scan", "update", "vdi_create", "vdi_destroy", "vdi_resize", "vdi_clone", "vdi_snapshot",
+                         "vdi_set_on_boot"};
+  EXPECT_EQ(allowed("SR", sr()), all);
+  {
+    HeldOperation held(h, "SR", sr(), "scan");
+    StringSet without_scan = all;
+    without_scan.erase("scan");
+    EXPECT_EQ(allowed("SR", sr()), without_scan) << "one scan at a time";
+    EXPECT_EQ(h.fail("SR.scan", {Value(sr())}), (Strings{"OTHER_OPERATION_IN_PROGRESS", "SR", sr(), "scan", held.key()}));
+    // Disks come and go during a scan.
+    std::string vdi = new_vdi(kMiB);
+    h.ok("VDI.destroy", {Value(vdi)});
+  }
+  EXPECT_EQ(allowed("SR", sr()), all);
+  h.ok("SR.scan", {Value(sr())});
+  EXPECT_EQ(current_ops("SR", sr()), 0u);
+  // An SR without a folder of volumes supports none of it.
+  std::string other = h.store().write([&](Txn& t) {
+    const dm::Class& c = h.store().cls("SR");
+    std::vector<Value> v = h.store().defaults(c);
+    v[c.field("name_label")->index] = Value("foreign");
+    v[c.field("uuid")->index] = Value("f0f0f0f0-0000-4000-8000-000000000000");
+    return t.create(c, std::move(v));
+  });
+  EXPECT_TRUE(allowed("SR", other).empty());
+  EXPECT_EQ(h.fail("SR.scan", {Value(other)}), (Strings{"SR_OPERATION_NOT_SUPPORTED", other}));
+  EXPECT_EQ(h.fail("VDI.create", {map_of({{"name_label", Value("x")},
+                                          {"name_description", Value("")},
+                                          {"SR", Value(other)},
+                                          {"virtual_size", Value(kMiB)},
+                                          {"type", Value("user")},
+                                          {"sharable", Value(false)},
+                                          {"read_only", Value(false)},
+                                          {"other_config", Value::empty_map()}})}),
+            (Strings{"SR_OPERATION_NOT_SUPPORTED", other}));
+}
+
+TEST_F(Storage, SetOnBootNeedsADetachedDisk) {
+  Kit k = new_kit();
+  h.ok("VDI.set_on_boot", {Value(k.disk_vdi), Value("persist")});
+  start(k.vm);
+  EXPECT_EQ(allowed("VDI", k.disk_vdi).count("set_on_boot"), 0u);
+  EXPECT_EQ(h.fail("VDI.set_on_boot", {Value(k.disk_vdi), Value("reset")}),
+            (Strings{"VDI_IN_USE", k.disk_vdi, "set_on_boot"}));
+  EXPECT_EQ(str("VDI", k.disk_vdi, "on_boot"), "persist");
+  h.ok("VM.hard_shutdown", {Value(k.vm)});
+  EXPECT_EQ(allowed("VDI", k.disk_vdi).count("set_on_boot"), 1u);
+  h.ok("VDI.set_on_boot", {Value(k.disk_vdi), Value("reset")});
+  EXPECT_EQ(str("VDI", k.disk_vdi, "on_boot"), "reset");
+  // Copying into a disk in use is refused as well.
+  start(k.vm);
+  std::string src = new_vdi(kMiB, "source");
+  EXPECT_EQ(h.fail("VDI.copy", {Value(src), Value(kNull), Value(kNull), Value(k.disk_vdi)}),
+            (Strings{"VDI_IN_USE", k.disk_vdi, "copy"}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <fstream>
 #include <future>
+#include <mutex>
 
 #include "classes/task/task.h"
 #include "vm_fixtures.h"
@@ -336,6 +337,59 @@ TEST_F(Tasks, CurrentOperationsHoldTheTaskWhileAnAsyncOpRuns) {
   EXPECT_EQ(str("task", task, "status"), "success");
   EXPECT_EQ(current_ops("VM", vm), 0u);
   EXPECT_EQ(allowed("VM", vm).count("start"), 1u);
+}
+
+TEST_F(Tasks, AsyncCloneHoldsTheVmAndEachDiskUnderItsTask) {
+  std::string vm = heavy_vm(3, 4);
+  std::set<std::string> disks;
+  const Value vbds = field("VM", vm, "VBDs");
+  for (const auto& vbd : vbds.arr()) disks.insert(str("VBD", vbd.str(), "VDI"));
+  ASSERT_EQ(disks.size(), 3u);
+  // Every committed current_operations entry of the VM and its disks.
+  struct Held {
+    std::string cls, ref, key, op;
+  };
+  auto seen = std::make_shared<std::vector<Held>>();
+  auto mu = std::make_shared<std::mutex>();
+  const dm::Class& vc = h.store().cls("VM");
+  const dm::Class& dc = h.store().cls("VDI");
+  h.store().add_observer([seen, mu, &vc, &dc](const Commit& commit) {
+    for (const auto& ch : commit.changes) {
+      if ((ch.cls != &vc && ch.cls != &dc) || !ch.object || ch.kind == ChangeKind::Del) continue;
+      const dm::Class& c = *ch.cls;
+      for (const auto& [key, op] : ch.object->at(c, "current_operations").map()) {
+        std::lock_guard lock(*mu);
+        seen->push_back({c.name, ch.ref, key.str(), op.str()});
+      }
+    }
+  });
+  std::string task = h.ok("Async.VM.clone", {Value(vm), Value("held clone")}).str();
+  EXPECT_EQ(wait_task(task).find("status")->str(), "success");
+  std::lock_guard lock(*mu);
+  auto held = [&](const std::string& cls, const std::string& ref, const std::string& op) {
+    return std::any_of(seen->begin(), seen->end(),
+                       [&](const Held& x) { return x.cls == cls && x.ref == ref && x.key == task && x.op == op; });
+  };
+  EXPECT_TRUE(held("VM", vm, "clone"));
+  for (const auto& d : disks) EXPECT_TRUE(held("VDI", d, "clone")) << d;
+  for (const auto& x : *seen) EXPECT_EQ(x.key, task) << "only the task's own entries";
+  EXPECT_EQ(current_ops("VM", vm), 0u);
+  for (const auto& d : disks) EXPECT_EQ(current_ops("VDI", d), 0u) << d;
+}
+
+TEST_F(Tasks, AsyncDevicePlugFailsWithTheSyncErrorAndHoldsNothing) {
+  std::string vm = new_vm();
+  std::string vbd = add_disk(vm, "0");
+  start(vm);
+  h.ok("VBD.unplug", {Value(vbd)});
+  std::string task = h.ok("Async.VBD.plug", {Value(vbd)}).str();
+  EXPECT_EQ(wait_task(task).find("status")->str(), "success");
+  EXPECT_TRUE(flag("VBD", vbd, "currently_attached"));
+  const Strings sync = sync_error("VBD.plug", {Value(vbd)});
+  EXPECT_EQ(sync, (Strings{"DEVICE_ALREADY_ATTACHED", vbd}));
+  task = h.ok("Async.VBD.plug", {Value(vbd)}).str();
+  EXPECT_EQ(strings_of(*wait_task(task).find("error_info")), sync);
+  EXPECT_EQ(current_ops("VBD", vbd), 0u);
 }
 
 // ---------------------------------------------------------------- garbage collection

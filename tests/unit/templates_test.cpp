@@ -395,5 +395,240 @@ TEST_F(Templates, InstallFlow) {
   EXPECT_EQ(power(vm), "Halted");
 }
 
+TEST_F(Templates, EveryDefaultTemplateInstallsAndStarts) {
+  Value all = h.ok("VM.get_all_records");
+  size_t templates = 0;
+  std::set<std::string> kinds;
+  for (const auto& [ref, rec] : all.map()) {
+    if (!rec.find("is_default_template")->boolean()) continue;
+    const std::string name = rec.find("name_label")->str();
+    SCOPED_TRACE(name);
+    ++templates;
+    EXPECT_TRUE(rec.find("is_a_template")->boolean());
+    EXPECT_EQ(rec.find("other_config")->find("default_template")->str(), "true");
+    EXPECT_FALSE(rec.find("reference_label")->str().empty());
+    kinds.insert(rec.find("other_config")->find("linux_template") ? "linux" : "other");
+    // The install flow: clone, provision, make it a VM, add a NIC, start.
+    std::string vm = h.ok("VM.clone", {Value(ref.str()), Value("installed " + name)}).str();
+    const Value* disks = rec.find("other_config")->find("disks");
+    h.ok("VM.provision", {Value(vm)});
+    EXPECT_EQ(vbds_of(vm).size(), disks ? 1u : 0u);
+    h.ok("VM.set_is_a_template", {Value(vm), Value(false)});
+    add_vif(vm, "0");
+    start(vm);
+    EXPECT_EQ(power(vm), "Running");
+    EXPECT_EQ(metrics(vm).find("memory_actual")->integer(), num("VM", vm, "memory_dynamic_max"));
+    h.ok("VM.hard_shutdown", {Value(vm)});
+  }
+  EXPECT_GE(templates, 5u);
+  EXPECT_EQ(kinds, (std::set<std::string>{"linux", "other"})) << "Linux and other (Windows, install media) guests";
+}
+
+// ---------------------------------------------------------------- parent, snapshot_info, inherited fields
+
+TEST_F(Templates, ParentTracesTheSnapshotHistory) {
+  Rich r = new_rich();
+  EXPECT_EQ(str("VM", r.vm, "parent"), kNull);
+  // A clone or a copy is a new top-level VM, whatever it was made from.
+  std::string c = h.ok("VM.clone", {Value(r.vm), Value("clone")}).str();
+  std::string k = h.ok("VM.copy", {Value(r.vm), Value("copy"), Value(kNull)}).str();
+  EXPECT_EQ(str("VM", c, "parent"), kNull);
+  EXPECT_EQ(str("VM", k, "parent"), kNull);
+  EXPECT_EQ(str("VM", r.vm, "parent"), kNull) << "cloning is not a snapshot";
+  // Each snapshot's parent is the one before it; the VM's is the latest.
+  std::string s1 = h.ok("VM.snapshot", {Value(r.vm), Value("s1")}).str();
+  EXPECT_EQ(str("VM", s1, "parent"), kNull);
+  EXPECT_EQ(str("VM", r.vm, "parent"), s1);
+  EXPECT_EQ(strings_of(field("VM", s1, "children")), Strings{r.vm});
+  start(r.vm);
+  std::string s2 = h.ok("VM.checkpoint", {Value(r.vm), Value("s2")}).str();
+  EXPECT_EQ(str("VM", s2, "parent"), s1);
+  EXPECT_EQ(str("VM", r.vm, "parent"), s2);
+  EXPECT_EQ(strings_of(field("VM", s1, "children")), Strings{s2});
+  EXPECT_EQ(set_of(field("VM", r.vm, "snapshots")), (StringSet{s1, s2}));
+  // After a revert the VM continues from the snapshot it went back to.
+  h.ok("VM.revert", {Value(s1)});
+  EXPECT_EQ(str("VM", r.vm, "parent"), s1);
+  EXPECT_EQ(set_of(field("VM", s1, "children")), (StringSet{s2, r.vm}));
+  std::string s3 = h.ok("VM.snapshot", {Value(r.vm), Value("s3")}).str();
+  EXPECT_EQ(str("VM", s3, "parent"), s1);
+  EXPECT_EQ(str("VM", r.vm, "parent"), s3);
+  // A clone of a snapshot starts a history of its own.
+  std::string from_snap = h.ok("VM.clone", {Value(s3), Value("from s3")}).str();
+  EXPECT_EQ(str("VM", from_snap, "parent"), kNull);
+}
+
+TEST_F(Templates, SnapshotInfoAndWhatANewVmDoesNotInherit) {
+  Rich r = new_rich();
+  h.ok("VM.add_to_blocked_operations", {Value(r.vm), Value("start"), Value("keep it down")});
+  h.ok("VM.set_order", {Value(r.vm), Value(int64_t{3})});
+  h.ok("VM.set_start_delay", {Value(r.vm), Value(int64_t{30})});
+  std::string s = h.ok("VM.snapshot", {Value(r.vm), Value("s")}).str();
+  Value info = field("VM", s, "snapshot_info");
+  ASSERT_TRUE(info.find("power-state-at-snapshot"));
+  EXPECT_EQ(info.find("power-state-at-snapshot")->str(), "Halted");
+  EXPECT_EQ(info.find("disk-snapshot-type")->str(), "crash_consistent");
+  std::string c = h.ok("VM.clone", {Value(r.vm), Value("c")}).str();
+  EXPECT_TRUE(field("VM", c, "snapshot_info").map().empty()) << "only snapshots have snapshot_info";
+  for (const auto& made : {s, c}) {
+    EXPECT_TRUE(field("VM", made, "blocked_operations").map().empty()) << made;
+    EXPECT_EQ(num("VM", made, "order"), 0) << made;
+    EXPECT_EQ(num("VM", made, "start_delay"), 0) << made;
+  }
+  EXPECT_EQ(field("VM", r.vm, "blocked_operations").map().size(), 1u) << "the source keeps its own";
+  // A VM made from a template remembers the template's name.
+  std::string from_template = h.ok("VM.clone", {Value(debian()), Value("mine")}).str();
+  ASSERT_TRUE(field("VM", from_template, "other_config").find("base_template_name"));
+  EXPECT_EQ(field("VM", from_template, "other_config").find("base_template_name")->str(), "Debian Bookworm 12");
+  std::string again = h.ok("VM.clone", {Value(from_template), Value("mine again")}).str();
+  EXPECT_EQ(field("VM", again, "other_config").find("base_template_name")->str(), "Debian Bookworm 12");
+  EXPECT_FALSE(field("VM", c, "other_config").find("base_template_name")) << "r.vm is no template";
+  // A snapshot of a running VM says so.
+  h.ok("VM.remove_from_blocked_operations", {Value(r.vm), Value("start")});
+  start(r.vm);
+  std::string live = h.ok("VM.snapshot", {Value(r.vm), Value("live")}).str();
+  EXPECT_EQ(field("VM", live, "snapshot_info").find("power-state-at-snapshot")->str(), "Running");
+}
+
+TEST_F(Templates, CloneOfACheckpointKeepsItsOwnMemoryImage) {
+  Rich r = new_rich();
+  start(r.vm);
+  std::string cp = h.ok("VM.checkpoint", {Value(r.vm), Value("cp")}).str();
+  const std::string cp_image = str("VM", cp, "suspend_VDI");
+  const size_t vdis = count("VDI");
+  std::string c = h.ok("VM.clone", {Value(cp), Value("from checkpoint")}).str();
+  EXPECT_EQ(power(c), "Suspended");
+  std::string image = str("VM", c, "suspend_VDI");
+  ASSERT_NE(image, kNull);
+  EXPECT_NE(image, cp_image) << "an image of its own";
+  EXPECT_EQ(count("VDI"), vdis + 3) << "two disks and the image";
+  EXPECT_EQ(num("VDI", image, "virtual_size"), num("VDI", cp_image, "virtual_size"));
+  // It resumes once it is made a VM; the source VM keeps running meanwhile.
+  h.ok("VM.set_is_a_template", {Value(c), Value(false)});
+  h.ok("VM.hard_shutdown", {Value(r.vm)});
+  h.ok("VM.resume", {Value(c), Value(false), Value(false)});
+  EXPECT_EQ(power(c), "Running");
+  EXPECT_EQ(h.fail("VDI.get_record", {Value(image)})[0], "HANDLE_INVALID") << "resume consumed the image";
+  EXPECT_EQ(str("VM", cp, "suspend_VDI"), cp_image) << "the checkpoint keeps its own";
+  // A snapshot of a suspended VM is a halted snapshot (disks only).
+  std::string vm2 = h.ok("VM.clone", {Value(cp), Value("second")}).str();
+  h.ok("VM.set_is_a_template", {Value(vm2), Value(false)});
+  std::string snap = h.ok("VM.snapshot", {Value(vm2), Value("of suspended")}).str();
+  EXPECT_EQ(power(snap), "Halted");
+  EXPECT_EQ(str("VM", snap, "suspend_VDI"), kNull);
+  EXPECT_EQ(field("VM", snap, "snapshot_info").find("power-state-at-snapshot")->str(), "Suspended");
+}
+
+// ---------------------------------------------------------------- revert
+
+TEST_F(Templates, RevertRestoresTheSnapshotsVifsAndLeavesNewerDisks) {
+  Rich r = new_rich();
+  std::map<std::string, std::string> macs;  // device -> MAC at snapshot time
+  for (const auto& [dev, vif] : vifs_of(r.vm)) macs[dev] = str("VIF", vif, "MAC");
+  std::string s = h.ok("VM.snapshot", {Value(r.vm), Value("s")}).str();
+  // After the snapshot: one NIC goes, another comes, a disk is added.
+  h.ok("VIF.destroy", {Value(vifs_of(r.vm)["1"])});
+  add_vif(r.vm, "5");
+  std::string later_vbd = add_disk(r.vm, "2", 16 * kMiB);
+  std::string later_disk = str("VBD", later_vbd, "VDI");
+  start(r.vm);
+
+  h.ok("VM.revert", {Value(s)});
+  EXPECT_EQ(power(r.vm), "Halted");
+  auto vifs = vifs_of(r.vm);
+  ASSERT_EQ(vifs.size(), 2u);
+  ASSERT_TRUE(vifs.count("0") && vifs.count("1"));
+  for (const auto& [dev, vif] : vifs) {
+    EXPECT_EQ(str("VIF", vif, "MAC"), macs[dev]) << "the snapshot's MAC for NIC " << dev;
+    EXPECT_EQ(str("VIF", vif, "network"), network());
+    EXPECT_FALSE(flag("VIF", vif, "currently_attached"));
+  }
+  // The disk added later is not part of the snapshot: it stays, detached.
+  EXPECT_EQ(vbds_of(r.vm).count("2"), 0u);
+  EXPECT_EQ(num("VDI", later_disk, "virtual_size"), 16 * kMiB);
+  EXPECT_TRUE(field("VDI", later_disk, "VBDs").arr().empty());
+  // The snapshot's disks now describe the VM's new disks.
+  for (const auto& [dev, vbd] : vbds_of(s)) {
+    if (str("VBD", vbd, "type") != "Disk") continue;
+    EXPECT_EQ(str("VDI", str("VBD", vbd, "VDI"), "snapshot_of"), str("VBD", vbds_of(r.vm)[dev], "VDI")) << dev;
+  }
+  // Reverting again gives the same devices.
+  h.ok("VM.revert", {Value(s)});
+  EXPECT_EQ(vifs_of(r.vm).size(), 2u);
+  EXPECT_EQ(vbds_of(r.vm).size(), vbds_of(s).size());
+  start(r.vm);
+  EXPECT_EQ(power(r.vm), "Running");
+}
+
+TEST_F(Templates, RevertGuardsTheSnapshotAndItsVm) {
+  Rich r = new_rich();
+  std::string s = h.ok("VM.snapshot", {Value(r.vm), Value("s")}).str();
+  // Only snapshots revert; templates are refused as templates first.
+  EXPECT_EQ(h.fail("VM.revert", {Value(r.vm)}), Strings{"REVERT_ONLY_ALLOWED_ON_SNAPSHOT"});
+  EXPECT_EQ(h.fail("VM.revert", {Value(debian())}), (Strings{"VM_IS_TEMPLATE", debian(), "revert"}));
+  // The VM is busy: the revert waits its turn.
+  const dm::Class& vc = h.store().cls("VM");
+  h.store().write([&](Txn& t) {
+    t.update(vc, r.vm, [&](Object& o) {
+      o.values[vc.field("current_operations")->index].set_member("OpaqueRef:cloning", Value("clone"));
+    });
+  });
+  EXPECT_EQ(h.fail("VM.revert", {Value(s)}), (Strings{"OTHER_OPERATION_IN_PROGRESS", "VM", r.vm, "clone", "OpaqueRef:cloning"}));
+  EXPECT_EQ(current_ops("VM", s), 0u) << "the snapshot's guard was released";
+  h.store().write([&](Txn& t) { t.set(vc, r.vm, "current_operations", Value::empty_map()); });
+  // Blocked on the snapshot.
+  h.ok("VM.add_to_blocked_operations", {Value(s), Value("revert"), Value("frozen")});
+  EXPECT_EQ(h.fail("VM.revert", {Value(s)}), (Strings{"OPERATION_BLOCKED", s, "frozen"}));
+  EXPECT_EQ(allowed("VM", s).count("revert"), 0u);
+  h.ok("VM.remove_from_blocked_operations", {Value(s), Value("revert")});
+  h.ok("VM.revert", {Value(s)});
+  EXPECT_EQ(current_ops("VM", s), 0u);
+  EXPECT_EQ(current_ops("VM", r.vm), 0u);
+}
+
+TEST_F(Templates, RevertOfASnapshotWhoseVmIsGoneMakesTheVmAgain) {
+  Rich r = new_rich();
+  std::string s = h.ok("VM.snapshot", {Value(r.vm), Value("survivor")}).str();
+  const std::string mac0 = str("VIF", vifs_of(s)["0"], "MAC");
+  h.ok("VM.destroy", {Value(r.vm)});
+  EXPECT_EQ(str("VM", s, "snapshot_of"), kNull);
+  const size_t vms = count("VM");
+
+  h.ok("VM.revert", {Value(s)});
+  EXPECT_EQ(count("VM"), vms + 1);
+  std::string vm = str("VM", s, "snapshot_of");
+  ASSERT_NE(vm, kNull);
+  EXPECT_FALSE(flag("VM", vm, "is_a_template"));
+  EXPECT_FALSE(flag("VM", vm, "is_a_snapshot"));
+  EXPECT_EQ(str("VM", vm, "parent"), s);
+  EXPECT_EQ(strings_of(field("VM", vm, "snapshots")), Strings{s});
+  EXPECT_EQ(num("VM", vm, "memory_static_max"), num("VM", s, "memory_static_max"));
+  EXPECT_EQ(vbds_of(vm).size(), vbds_of(s).size());
+  EXPECT_EQ(str("VIF", vifs_of(vm)["0"], "MAC"), mac0);
+  EXPECT_EQ(read_at(path_of(str("VBD", vbds_of(vm)["0"], "VDI")), kMiB, data.size()), data);
+  start(vm);
+  EXPECT_EQ(power(vm), "Running");
+}
+
+TEST_F(Templates, FailedRevertLeavesTheVmAsItWas) {
+  Rich r = new_rich();
+  std::string s = h.ok("VM.snapshot", {Value(r.vm), Value("s")}).str();
+  start(r.vm);
+  const int64_t domid = num("VM", r.vm, "domid");
+  const auto disks_before = vbds_of(r.vm);
+  // The snapshot's second disk vanished: its clone cannot be made.
+  fs::remove(path_of(str("VBD", vbds_of(s)["1"], "VDI")));
+  const size_t vdis = count("VDI"), files = files_in_sr();
+  EXPECT_EQ(h.fail("VM.revert", {Value(s)}), (Strings{"VM_REVERT_FAILED", r.vm, s}));
+  EXPECT_EQ(power(r.vm), "Running") << "nothing was touched";
+  EXPECT_EQ(num("VM", r.vm, "domid"), domid);
+  EXPECT_EQ(vbds_of(r.vm), disks_before);
+  EXPECT_EQ(count("VDI"), vdis) << "the clones made so far are gone";
+  EXPECT_EQ(files_in_sr(), files);
+  EXPECT_EQ(current_ops("VM", r.vm), 0u);
+  EXPECT_EQ(current_ops("VM", s), 0u);
+  EXPECT_EQ(host_free(), h.backend().free_memory());
+}
+
 }  // namespace
 }  // namespace xenapi::testing

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "classes/vm/runtime.h"
 #include "harness.h"
 #include "value_printer.h"
 
@@ -40,6 +42,23 @@ inline Value string_array(const Strings& s) {
   for (const auto& x : s) a.emplace_back(x);
   return Value(std::move(a));
 }
+
+// An operation held on an object the way a call in progress holds it
+// (current_operations {key: op}), until released or destroyed.
+class HeldOperation {
+ public:
+  HeldOperation(Harness& h, const char* cls, const std::string& ref, const std::string& op)
+      : root_{h.session(), "root", dm::Role::PoolAdmin, true},
+        call_(h.env(), *h.model().message("VM.start"), &root_),
+        op_(std::make_unique<vm::Operation>(call_, cls, ref, op)) {}
+  const std::string& key() { return call_.operation_key(); }
+  void release() { op_.reset(); }
+
+ private:
+  Principal root_;
+  Call call_;
+  std::unique_ptr<vm::Operation> op_;
+};
 
 // Everything the lifecycle, device and template tests build on.
 class VmFixture : public ::testing::Test {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -77,7 +78,7 @@ class VmLifecycle : public VmFixture {
     StringSet disk_ops, cd_ops, vif_ops;
     if (state == "Halted") disk_ops = cd_ops = vif_ops = {"attach"};
     if (state == "Running") {
-      disk_ops = cd_ops = {"unplug", "unplug_force"};
+      disk_ops = {"unplug", "unplug_force"};  // the kit's VM is HVM: its CD drive is never hot-plugged
       vif_ops = {"unplug"};
     }
     if (state != "Suspended") cd_ops.insert("insert");  // the drive is empty
@@ -538,12 +539,18 @@ TEST_P(GuestInitiated, ActionsAfterAreApplied) {
     h.ok("VM.clean_shutdown", {Value(k.vm)});
     EXPECT_EQ(power(k.vm), "Halted");
   } else {
-    // preserve: the crashed domain is kept (not running) for inspection.
+    // preserve: the crashed domain is kept (not running) for inspection,
+    // holding its memory; it cannot be unpaused.
     EXPECT_EQ(num("VM", k.vm, "domid"), domid);
     EXPECT_EQ(strings_of(*metrics(k.vm).find("state")), Strings{"paused"});
-    EXPECT_EQ(allowed("VM", k.vm), vm_ops_in("Paused"));
+    StringSet ops = vm_ops_in("Paused");
+    ops.erase("unpause");
+    EXPECT_EQ(allowed("VM", k.vm), ops);
+    EXPECT_EQ(host_free(), free_running);
+    EXPECT_EQ(h.fail("VM.unpause", {Value(k.vm)}), (Strings{"VM_CRASHED", k.vm}));
     h.ok("VM.hard_shutdown", {Value(k.vm)});
     expect_consistent(k, "after the preserved domain was stopped");
+    EXPECT_EQ(host_free(), free_running + kGiB);
   }
 }
 
@@ -738,8 +745,10 @@ TEST_F(VmLifecycle, OperationInProgressBlocksConflictingCalls) {
   EXPECT_EQ(h.fail("VM.start", {Value(k.vm), Value(false), Value(false)}),
             (Strings{"VM_BAD_POWER_STATE", k.vm, "halted", "running"}));
   // No hot-plug while the VM is stopping.
-  EXPECT_EQ(h.fail("VBD.unplug", {Value(k.disk_vbd)}), (Strings{"OPERATION_NOT_ALLOWED", "the VM is doing clean_shutdown"}));
-  EXPECT_EQ(h.fail("VIF.unplug", {Value(k.vif)}), (Strings{"OPERATION_NOT_ALLOWED", "the VM is doing clean_shutdown"}));
+  const Strings stopping = {"OPERATION_NOT_ALLOWED", "Current operation on VM:" + k.vm + " is clean_shutdown"};
+  EXPECT_EQ(h.fail("VBD.unplug", {Value(k.disk_vbd)}), stopping);
+  EXPECT_EQ(h.fail("VIF.unplug", {Value(k.vif)}), stopping);
+  EXPECT_TRUE(allowed("VBD", k.disk_vbd) == StringSet{"unplug_force"}) << "forcing does not wait for the VM";
   // hard_shutdown runs alongside a clean shutdown.
   h.ok("VM.hard_shutdown", {Value(k.vm)});
   EXPECT_EQ(power(k.vm), "Halted");
@@ -836,6 +845,354 @@ TEST_F(VmLifecycle, TwoClientsRacingExactlyOneWins) {
       EXPECT_EQ(wins, 1) << method << " round " << round;
     }
     expect_consistent(k, "after round " + std::to_string(round));
+  }
+}
+
+// ---------------------------------------------------------------- the other VM calls in every state
+
+struct OtherCall {
+  const char* method;
+  std::vector<Value> extra;        // arguments after the VM
+  std::vector<std::string> from;   // states that allow it
+  const char* expected;            // VM_BAD_POWER_STATE's expected list
+  const char* refusal = nullptr;   // error (without parameters) in every allowed state instead of success
+};
+
+const std::vector<OtherCall>& other_calls() {
+  static const std::vector<OtherCall> calls = {
+      {"VM.clone", {Value("c")}, {"Halted"}, "halted"},
+      {"VM.copy", {Value("c"), Value(kNull)}, {"Halted"}, "halted"},
+      {"VM.snapshot", {Value("s")}, {"Halted", "Running", "Paused", "Suspended"}, ""},
+      {"VM.checkpoint", {Value("cp")}, {"Running", "Paused", "Suspended"}, "running, paused, suspended"},
+      {"VM.provision", {}, {"Halted"}, "halted", "PROVISION_ONLY_ALLOWED_ON_TEMPLATE"},
+      {"VM.revert", {}, {"Halted", "Running", "Paused", "Suspended"}, "", "REVERT_ONLY_ALLOWED_ON_SNAPSHOT"},
+      {"VM.destroy", {}, {"Halted", "Suspended"}, "halted, suspended"},
+      {"VM.send_sysrq", {Value("s")}, {"Running"}, "running"},
+      {"VM.send_trigger", {Value("nmi")}, {"Running"}, "running"},
+      {"VM.set_VCPUs_number_live", {Value(int64_t{1})}, {"Running"}, "running"},
+      {"VM.set_memory_dynamic_range", {Value(kGiB), Value(kGiB)}, {"Halted", "Running"}, "halted, running"},
+      {"VM.set_memory_static_range", {Value(kGiB), Value(kGiB)}, {"Halted"}, "halted"},
+      {"VM.set_VCPUs_max", {Value(int64_t{1})}, {"Halted"}, "halted"},
+      {"VM.set_NVRAM", {map_of({{"EFI-variables", Value("AAAA")}})}, {"Halted"}, "halted"},
+      {"VM.set_HVM_shadow_multiplier", {Value(1.0)}, {"Halted"}, "halted"},
+  };
+  return calls;
+}
+
+struct OtherCase {
+  OtherCall call;
+  std::string state;
+};
+
+class OtherMatrix : public VmLifecycle, public ::testing::WithParamInterface<OtherCase> {};
+
+TEST_P(OtherMatrix, AllowedOrExactError) {
+  const auto& [call, state] = GetParam();
+  Kit k = new_kit();
+  bring_to(k.vm, state);
+  std::vector<Value> args = {Value(k.vm)};
+  args.insert(args.end(), call.extra.begin(), call.extra.end());
+  const bool allowed = std::find(call.from.begin(), call.from.end(), state) != call.from.end();
+  Response r = h.call(call.method, args);
+  if (!allowed) {
+    ASSERT_EQ(r.kind, Response::Kind::Failure);
+    EXPECT_EQ(r.error, (Strings{"VM_BAD_POWER_STATE", k.vm, call.expected, lifecycle::state_name(state)}));
+  } else if (call.refusal) {
+    ASSERT_EQ(r.kind, Response::Kind::Failure);
+    EXPECT_EQ(r.error, Strings{call.refusal});
+  } else {
+    ASSERT_EQ(r.kind, Response::Kind::Success) << (r.error.empty() ? "" : r.error[0] + " " + r.error.back());
+    if (std::string(call.method) == "VM.destroy") {
+      EXPECT_EQ(h.fail("VM.get_record", {Value(k.vm)})[0], "HANDLE_INVALID");
+      return;
+    }
+  }
+  EXPECT_EQ(power(k.vm), state) << "none of these calls changes the power state";
+  expect_consistent(k, std::string("after ") + call.method);
+}
+
+std::vector<OtherCase> other_matrix() {
+  std::vector<OtherCase> out;
+  for (const auto& c : other_calls())
+    for (const char* s : kStates) out.push_back({c, s});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOtherCallEveryState, OtherMatrix, ::testing::ValuesIn(other_matrix()),
+                         [](const ::testing::TestParamInfo<OtherCase>& i) {
+                           return std::string(i.param.call.method).substr(3) + "_from_" + i.param.state;
+                         });
+
+// ---------------------------------------------------------------- a crashed domain kept for inspection
+
+TEST_F(VmLifecycle, PreservedCrashCanBeRebootedHardOrReset) {
+  Kit k = new_kit();
+  h.ok("VM.set_actions_after_crash", {Value(k.vm), Value("preserve")});
+  start(k.vm);
+  const int64_t domid = num("VM", k.vm, "domid");
+  const int64_t free_running = host_free();
+  h.ok("VM.send_sysrq", {Value(k.vm), Value("c")});
+  h.backend().drain_events();
+  ASSERT_EQ(power(k.vm), "Paused");
+  EXPECT_EQ(domain(k.vm).state, hv::PowerState::Crashed);
+  EXPECT_EQ(h.fail("VM.unpause", {Value(k.vm)}), (Strings{"VM_CRASHED", k.vm}));
+  EXPECT_EQ(h.fail("VM.assert_operation_valid", {Value(k.vm), Value("unpause")}), (Strings{"VM_CRASHED", k.vm}));
+  EXPECT_EQ(h.fail("VM.clean_shutdown", {Value(k.vm)}), (Strings{"VM_BAD_POWER_STATE", k.vm, "running", "paused"}));
+  // A hard reboot makes a fresh domain out of the wreck.
+  h.ok("VM.hard_reboot", {Value(k.vm)});
+  EXPECT_EQ(power(k.vm), "Running");
+  EXPECT_NE(num("VM", k.vm, "domid"), domid);
+  expect_consistent(k, "after the hard reboot");
+  EXPECT_EQ(host_free(), free_running);
+  EXPECT_EQ(allowed("VM", k.vm).count("pause"), 1u);
+  h.ok("VM.pause", {Value(k.vm)});
+  h.ok("VM.unpause", {Value(k.vm)});  // an ordinary pause unpauses
+  // Crash again and reset the record: the domain goes, its memory is
+  // released, and the VM starts again normally.
+  h.ok("VM.send_sysrq", {Value(k.vm), Value("c")});
+  h.backend().drain_events();
+  ASSERT_EQ(power(k.vm), "Paused");
+  h.ok("VM.power_state_reset", {Value(k.vm)});
+  expect_consistent(k, "after power_state_reset of a crashed VM");
+  EXPECT_EQ(host_free(), free_running + kGiB);
+  start(k.vm);
+  expect_consistent(k, "started again");
+  // A record that forgot its crashed domain (as after a restart of the
+  // server): the next start clears the leftover domain instead of failing.
+  h.ok("VM.send_sysrq", {Value(k.vm), Value("c")});
+  h.backend().drain_events();
+  h.store().write([&](Txn& t) { vm::mark_stopped(t, h.env(), k.vm); });
+  ASSERT_EQ(domain(k.vm).state, hv::PowerState::Crashed);
+  start(k.vm);
+  expect_consistent(k, "started over the leftover domain");
+}
+
+// ---------------------------------------------------------------- host memory and host state
+
+TEST_F(VmLifecycle, HostFreeMemoryFollowsEveryChange) {
+  Kit a = new_kit("a", 4 * kGiB);
+  Kit b = new_kit("b", 2 * kGiB);
+  auto compute = [&] { return h.ok("host.compute_free_memory", {Value(host())}).integer(); };
+  auto expect_in_step = [&](const std::string& where, int64_t want) {
+    SCOPED_TRACE(where);
+    EXPECT_EQ(h.backend().free_memory(), want);
+    EXPECT_EQ(host_free(), want) << "host_metrics.memory_free";
+    EXPECT_EQ(compute(), want) << "host.compute_free_memory";
+  };
+  // a may balloon down to 1 GiB.
+  h.ok("VM.set_memory_limits", {Value(a.vm), Value(kGiB), Value(4 * kGiB), Value(4 * kGiB), Value(4 * kGiB)});
+  const int64_t idle = h.backend().free_memory();
+  EXPECT_EQ(idle, 60 * kGiB);
+  expect_in_step("idle", idle);
+  start(a.vm);
+  expect_in_step("a running", idle - 4 * kGiB);
+  start(b.vm, true);
+  expect_in_step("b paused too", idle - 6 * kGiB);
+  h.ok("VM.suspend", {Value(a.vm)});
+  expect_in_step("a suspended", idle - 2 * kGiB);
+  h.ok("VM.resume", {Value(a.vm), Value(false), Value(false)});
+  expect_in_step("a resumed", idle - 6 * kGiB);
+  // Ballooning a running VM moves the host's free memory with it.
+  h.ok("VM.set_memory_dynamic_range", {Value(a.vm), Value(kGiB), Value(3 * kGiB)});
+  EXPECT_EQ(metrics(a.vm).find("memory_actual")->integer(), 3 * kGiB);
+  EXPECT_EQ(num("VM", a.vm, "memory_target"), 3 * kGiB);
+  expect_in_step("a ballooned down", idle - 5 * kGiB);
+  h.ok("VM.clean_shutdown", {Value(a.vm)});
+  h.ok("VM.hard_shutdown", {Value(b.vm)});
+  expect_in_step("all halted", idle);
+  // A VM being started here (scheduled, not yet running) is already counted.
+  h.store().write([&](Txn& t) { t.set(h.store().cls("VM"), b.vm, "scheduled_to_be_resident_on", Value(host())); });
+  EXPECT_EQ(compute(), idle - 2 * kGiB);
+  h.store().write([&](Txn& t) { t.set(h.store().cls("VM"), b.vm, "scheduled_to_be_resident_on", Value(std::string(kNull))); });
+  EXPECT_EQ(compute(), idle);
+  EXPECT_EQ(h.fail("host.compute_free_memory", {Value("OpaqueRef:no-such-host")}),
+            (Strings{"HANDLE_INVALID", "host", "OpaqueRef:no-such-host"}));
+}
+
+TEST_F(VmLifecycle, BalloonBeyondTheHostIsRefusedAndChangesNothing) {
+  Kit k = new_kit("balloon", 2 * kGiB);
+  h.ok("VM.set_memory_limits", {Value(k.vm), Value(kGiB), Value(100 * kGiB), Value(kGiB), Value(2 * kGiB)});
+  start(k.vm);
+  const int64_t free = host_free();
+  EXPECT_EQ(h.fail("VM.set_memory_dynamic_max", {Value(k.vm), Value(90 * kGiB)}),
+            (Strings{"HOST_NOT_ENOUGH_FREE_MEMORY", std::to_string(90 * kGiB), std::to_string(free + 2 * kGiB)}));
+  EXPECT_EQ(num("VM", k.vm, "memory_dynamic_max"), 2 * kGiB) << "the record did not move";
+  EXPECT_EQ(metrics(k.vm).find("memory_actual")->integer(), 2 * kGiB);
+  EXPECT_EQ(host_free(), free);
+  EXPECT_EQ(domain(k.vm).memory_actual, 2 * kGiB);
+}
+
+TEST_F(VmLifecycle, DisabledHostStartsAndResumesNothing) {
+  Kit k = new_kit();
+  Kit s = new_kit("suspended");
+  bring_to(s.vm, "Suspended");
+  EXPECT_EQ(allowed("host", host()), (StringSet{"vm_start", "vm_resume"}));
+  h.ok("host.disable", {Value(host())});
+  EXPECT_FALSE(flag("host", host(), "enabled"));
+  EXPECT_TRUE(allowed("host", host()).empty());
+  const Strings disabled = {"HOST_DISABLED", host()};
+  EXPECT_EQ(h.fail("VM.start", {Value(k.vm), Value(false), Value(false)}), disabled);
+  EXPECT_EQ(h.fail("VM.start_on", {Value(k.vm), Value(host()), Value(false), Value(false)}), disabled);
+  EXPECT_EQ(h.fail("VM.resume", {Value(s.vm), Value(false), Value(false)}), disabled);
+  EXPECT_EQ(h.fail("VM.resume_on", {Value(s.vm), Value(host()), Value(false), Value(false)}), disabled);
+  EXPECT_EQ(h.fail("VM.assert_can_boot_here", {Value(k.vm), Value(host())}), disabled);
+  EXPECT_TRUE(h.ok("VM.get_possible_hosts", {Value(k.vm)}).arr().empty());
+  expect_consistent(k, "refused start");
+  expect_consistent(s, "refused resume");
+  h.ok("host.enable", {Value(host())});
+  EXPECT_EQ(allowed("host", host()), (StringSet{"vm_start", "vm_resume"}));
+  start(k.vm);
+  h.ok("VM.resume", {Value(s.vm), Value(false), Value(false)});
+  expect_consistent(k, "started");
+  expect_consistent(s, "resumed");
+}
+
+// ---------------------------------------------------------------- the backend
+
+TEST_F(VmLifecycle, SimulatorReportsLiveMetricsPerVcpuAndDevice) {
+  std::string vm = new_vm("busy", kGiB, 2);
+  add_disk(vm, "0");
+  add_disk(vm, "1");
+  add_vif(vm, "0");
+  start(vm);
+  auto info = [&] { return domain(vm); };
+  auto grows = [&](const hv::DomainInfo& before) {
+    return eventually([&] {
+      hv::DomainInfo now = info();
+      return now.vcpu_seconds[0] > before.vcpu_seconds[0] && now.disk_read_bytes > before.disk_read_bytes &&
+             now.net_rx_bytes > before.net_rx_bytes;
+    });
+  };
+  hv::DomainInfo first = info();
+  EXPECT_EQ(first.state, hv::PowerState::Running);
+  EXPECT_EQ(first.vcpus, 2);
+  EXPECT_EQ(first.vcpu_seconds.size(), 2u);
+  EXPECT_EQ(first.memory_actual, kGiB);
+  EXPECT_EQ(first.disk_stats.size(), 2u);
+  EXPECT_TRUE(first.disk_stats.count("xvda") && first.disk_stats.count("xvdb"));
+  EXPECT_EQ(first.nic_stats.size(), 1u);
+  EXPECT_TRUE(first.nic_stats.count("0"));
+  ASSERT_TRUE(grows(first)) << "a running guest uses CPU and does I/O";
+  hv::DomainInfo now = info();
+  int64_t reads = 0, rx = 0;
+  for (const auto& [dev, st] : now.disk_stats) reads += st.read_bytes;
+  for (const auto& [dev, st] : now.nic_stats) rx += st.rx_bytes;
+  EXPECT_EQ(reads, now.disk_read_bytes) << "totals are the sums over the devices";
+  EXPECT_EQ(rx, now.net_rx_bytes);
+  // Paused: the counters stand still; unpaused: they move again.
+  h.ok("VM.pause", {Value(vm)});
+  hv::DomainInfo paused = info();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  hv::DomainInfo later = info();
+  EXPECT_EQ(later.vcpu_seconds, paused.vcpu_seconds);
+  EXPECT_EQ(later.disk_read_bytes, paused.disk_read_bytes);
+  h.ok("VM.unpause", {Value(vm)});
+  EXPECT_TRUE(grows(later));
+  // An unplugged disk has no counters.
+  h.ok("VBD.unplug", {Value(strings_of(field("VM", vm, "VBDs"))[1])});
+  EXPECT_EQ(info().disk_stats.size(), 1u);
+}
+
+TEST_F(VmLifecycle, EveryVcpuTheVmMayUseNeedsAHostCpu) {
+  // One vCPU at start, up to 12 later: the host's 8 pCPUs are not enough.
+  std::string vm = new_vm("growing", kGiB, 1);
+  h.ok("VM.set_VCPUs_max", {Value(vm), Value(int64_t{12})});
+  EXPECT_EQ(h.fail("VM.start", {Value(vm), Value(false), Value(false)}), (Strings{"HOST_NOT_ENOUGH_PCPUS", "12", "8"}));
+  EXPECT_EQ(h.fail("VM.assert_can_boot_here", {Value(vm), Value(host())}), (Strings{"HOST_NOT_ENOUGH_PCPUS", "12", "8"}));
+  EXPECT_EQ(power(vm), "Halted");
+  h.ok("VM.set_VCPUs_max", {Value(vm), Value(int64_t{8})});
+  start(vm);
+  h.ok("VM.set_VCPUs_number_live", {Value(vm), Value(int64_t{8})});
+  EXPECT_EQ(domain(vm).vcpus, 8);
+  EXPECT_EQ(metrics(vm).find("VCPUs_number")->integer(), 8);
+  EXPECT_EQ(h.fail("VM.set_VCPUs_number_live", {Value(vm), Value(int64_t{9})}), (Strings{"INVALID_VALUE", "nvcpu", "9"}));
+}
+
+// A backend with nothing but the required calls: every optional capability
+// answers NotSupported, which a client sees as OPERATION_NOT_ALLOWED.
+class BareBackend : public hv::HypervisorBackend {
+ public:
+  std::string name() const override { return "bare"; }
+  hv::HostInfo host_info() override { return {}; }
+  int64_t free_memory() override { return 0; }
+  void define(const hv::DomainConfig&) override {}
+  void undefine(const std::string&) override {}
+  hv::DomainInfo start(const std::string&, bool) override { return {}; }
+  void pause(const std::string&) override {}
+  void unpause(const std::string&) override {}
+  void shutdown(const std::string&, hv::ShutdownMode) override {}
+  hv::DomainInfo reboot(const std::string&, hv::ShutdownMode) override { return {}; }
+  void suspend(const std::string&, const std::string&) override {}
+  hv::DomainInfo resume(const std::string&, const std::string&, bool) override { return {}; }
+  void destroy(const std::string&) override {}
+  hv::DomainInfo info(const std::string&) override { return {}; }
+  std::map<std::string, hv::DomainInfo> list() override { return {}; }
+  hv::VolumeInfo create_volume(const std::string&, const std::string&, int64_t) override { return {}; }
+  void delete_volume(const std::string&) override {}
+  hv::VolumeInfo resize_volume(const std::string&, int64_t) override { return {}; }
+  hv::VolumeInfo copy_volume(const std::string&, const std::string&, const std::string&) override { return {}; }
+  hv::VolumeInfo volume_info(const std::string&) override { return {}; }
+  std::vector<hv::VolumeInfo> list_volumes(const std::string&) override { return {}; }
+  void report(const hv::DomainEvent& e) { emit(e); }
+};
+
+TEST(Backend, OptionalCapabilitiesAreNotSupportedByDefault) {
+  BareBackend b;
+  const std::vector<std::pair<std::string, std::function<void()>>> optional = {
+      {"attach_disk", [&] { b.attach_disk("u", hv::DiskConfig{}); }},
+      {"detach_disk", [&] { b.detach_disk("u", "xvda", false); }},
+      {"change_media", [&] { b.change_media("u", "xvdd", ""); }},
+      {"attach_nic", [&] { b.attach_nic("u", hv::NicConfig{}); }},
+      {"detach_nic", [&] { b.detach_nic("u", "0", true); }},
+      {"send_sysrq", [&] { b.send_sysrq("u", "b"); }},
+      {"send_trigger", [&] { b.send_trigger("u", "nmi"); }},
+      {"set_vcpus", [&] { b.set_vcpus("u", 2); }},
+      {"set_memory_target", [&] { b.set_memory_target("u", kGiB); }},
+  };
+  for (const auto& [what, call] : optional) {
+    try {
+      call();
+      ADD_FAILURE() << what << " did not throw";
+    } catch (const hv::Error& e) {
+      EXPECT_EQ(e.code, hv::Error::Code::NotSupported) << what;
+      ApiError api = vm::backend_error(e, "OpaqueRef:vm");
+      EXPECT_EQ(api.description(), (Strings{"OPERATION_NOT_ALLOWED", e.what()})) << what;
+    }
+  }
+  // The event sink gets what the backend reports.
+  std::vector<std::string> seen;
+  b.set_event_sink([&](const hv::DomainEvent& e) { seen.push_back(e.uuid); });
+  b.report(hv::DomainEvent{"uuid-1", hv::DomainEvent::Kind::Halted});
+  EXPECT_EQ(seen, Strings{"uuid-1"});
+}
+
+TEST(Backend, EveryErrorCodeMapsToOneXenApiError) {
+  using C = hv::Error::Code;
+  const std::string vm = "OpaqueRef:vm", vbd = "OpaqueRef:vbd";
+  struct Row {
+    C code;
+    std::string device_class;
+    Strings want;
+  };
+  const std::vector<Row> rows = {
+      {C::NotSupported, "VM", {"OPERATION_NOT_ALLOWED", "what"}},
+      {C::NoMemory, "VM", {"HOST_NOT_ENOUGH_FREE_MEMORY", "10", "4"}},
+      {C::TooManyVcpus, "VM", {"HOST_NOT_ENOUGH_PCPUS", "10", "4"}},
+      {C::GuestRefused, "VM", {"VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT", vm}},
+      {C::GuestRefused, "VBD", {"DEVICE_DETACH_REJECTED", "VBD", vbd, "what"}},
+      {C::Timeout, "VM", {"VM_SHUTDOWN_TIMEOUT", vm, "60"}},
+      {C::Timeout, "VBD", {"DEVICE_DETACH_TIMEOUT", "VBD", vbd}},
+      {C::NoSuchDevice, "VBD", {"DEVICE_ALREADY_DETACHED", vbd}},
+      {C::DeviceBusy, "VBD", {"DEVICE_ALREADY_ATTACHED", vbd}},
+      {C::StorageFull, "SR", {"SR_FULL", "10", "4"}},
+      {C::NoSuchDomain, "VM", {"INTERNAL_ERROR", "hypervisor: what"}},
+      {C::BadState, "VM", {"INTERNAL_ERROR", "hypervisor: what"}},
+      {C::Failed, "VM", {"INTERNAL_ERROR", "hypervisor: what"}},
+  };
+  for (const auto& r : rows) {
+    const std::string& ref = r.device_class == "VM" ? vm : vbd;
+    EXPECT_EQ(vm::backend_error(hv::Error(r.code, "what", 10, 4), ref, r.device_class).description(), r.want)
+        << static_cast<int>(r.code) << " " << r.device_class;
   }
 }
 

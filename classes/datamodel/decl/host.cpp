@@ -123,8 +123,7 @@ void declare_host(Declarations& d) {
             "call an API plugin on this host")
       .ni();
   c.message("compute_free_memory", "host:host ref", "int", RO, "orlando",
-            "computes the amount of free memory on the host")
-      .ni();
+            "computes the amount of free memory on the host");
   c.message("compute_memory_overhead", "host:host ref", "int", RO, "midnight-ride",
             "computes the virtualization memory overhead of a host")
       .ni();
@@ -138,8 +137,7 @@ void declare_host(Declarations& d) {
             "destroy specified host record in database")
       .ni();
   c.message("disable", "host:host ref, auto_enable:bool = true", "void", PO, "rio",
-            "puts the host into a state in which no new VMs can be start…")
-      .ni();
+            "puts the host into a state in which no new VMs can be start…");
   c.message("disable_display", "host:host ref", "enum host_display", PO, "cream",
             "disable console output to the physical display device next…")
       .ni();
@@ -178,8 +176,7 @@ void declare_host(Declarations& d) {
       .sync_only()
       .ni();
   c.message("enable", "host:host ref", "void", PO, "rio",
-            "puts the host into a state in which new VMs can be started")
-      .ni();
+            "puts the host into a state in which new VMs can be started");
   c.message("enable_display", "host:host ref", "enum host_display", PO, "cream",
             "enable console output to the physical display device next t…")
       .ni();

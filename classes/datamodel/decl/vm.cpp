@@ -109,6 +109,9 @@ void declare_VM(Declarations& d) {
   c.field("groups", "VM_group ref set", DRO, "24.19.1 proto", "VM groups associated with the VM");
   c.field("secureboot_certificates_state", "enum vm_secureboot_certificates_state", DRO, "26.14.0 proto",
           "the state of the UEFI Secure Boot certificates of the VM").def("ok");
+  // Kept by the server: the domain crashed and was preserved for inspection
+  // (actions_after_crash "preserve"); it shows as Paused but cannot run again.
+  c.field("crashed", "bool", DRO, "rio", "the domain crashed and is kept for inspection").internal();
 
   c.message("add_to_NVRAM", "self:VM ref, key:string, value:string", "void", VA, "naples",
             "")
