@@ -2,7 +2,9 @@
 // xenapi-server process. A writer renames one VM round after round; every
 // watcher must be woken with that change. Reports the wake-up latency
 // distribution (p50/p99/max, from sending the write to each watcher's answer)
-// next to the baseline of one plain RPC round trip measured in the same run,
+// next to baselines measured in the same run on the same server: a plain
+// VM.get_name_label and VM.get_record round trip, and the writer's own
+// VM.set_name_label round trip (the write is durable before it is answered);
 // and the server's CPU use while every watcher is parked, next to the same
 // server with nobody waiting (from /proc/<pid>/stat).
 //
@@ -215,8 +217,12 @@ void start_server(const std::string& binary, Server& s) {
   std::ifstream in(port_file);
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string port = between(ss.str(), "\"port\": ", "}");
-  s.port = static_cast<uint16_t>(std::stoi(port));
+  // {"http": {"address": "127.0.0.1", "port": N}, ...}, with or without spaces.
+  const std::string text = ss.str();
+  size_t at = text.find("\"port\"", text.find("\"http\""));
+  if (at != std::string::npos) at = text.find_first_of("0123456789", at);
+  if (at == std::string::npos) die("no HTTP port in " + port_file + ": " + text);
+  s.port = static_cast<uint16_t>(std::stoi(text.substr(at)));
 }
 
 // utime + stime of a process, in seconds.
@@ -270,6 +276,7 @@ double percentile(std::vector<double> v, double p) {
 // Every watcher: one connection, one event.from in flight at a time.
 struct Watcher {
   int fd = -1;
+  size_t woken_round = 0;  // the last round this watcher was counted in
   std::string session;
   std::string token;
   std::string buf;
@@ -293,7 +300,13 @@ class Watchers {
       ::epoll_ctl(ep_, EPOLL_CTL_ADD, w.fd, &ev);
     }
     for (auto& w : ws_) send(w);
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+      try {
+        loop();
+      } catch (const std::exception& e) {
+        die(std::string("watchers: ") + e.what());
+      }
+    });
   }
   ~Watchers() {
     stop_ = true;
@@ -308,11 +321,12 @@ class Watchers {
     t0_ = t0;
     armed_ = true;
     woken_ = 0;
+    ++round_;
   }
   // Waits until every watcher answered the armed round; returns latencies (ms).
   std::vector<double> wait_round(std::chrono::seconds limit) {
     std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, limit, [&] { return woken_ == ws_.size(); }))
+    if (!cv_.wait_for(lock, limit, [&] { return woken_ >= ws_.size(); }))
       die("only " + std::to_string(woken_) + " of " + std::to_string(ws_.size()) + " watchers woke");
     armed_ = false;
     std::vector<double> out;
@@ -325,6 +339,7 @@ class Watchers {
     cv_.wait(lock, [&] { return in_flight_ == ws_.size(); });
   }
   size_t empty_answers() const { return empty_answers_; }
+  size_t extra_answers() const { return extra_answers_; }
 
  private:
   void send(Watcher& w) {
@@ -366,10 +381,13 @@ class Watchers {
             --in_flight_;
             if (!has_events) {
               ++empty_answers_;
-            } else if (armed_) {
+            } else if (armed_ && w.woken_round != round_) {
+              w.woken_round = round_;
               latencies_.push_back(ms_between(t0_, now));
               ++woken_;
               cv_.notify_all();
+            } else {
+              ++extra_answers_;  // events outside a round or twice in one: should not happen
             }
           }
           send(w);
@@ -386,9 +404,11 @@ class Watchers {
   std::condition_variable cv_;
   Clock::time_point t0_;
   bool armed_ = false;
+  size_t round_ = 0;
   size_t woken_ = 0;
   size_t in_flight_ = 0;
   size_t empty_answers_ = 0;
+  size_t extra_answers_ = 0;
   std::vector<double> latencies_;
 };
 
@@ -402,12 +422,18 @@ std::string default_server() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string binary = std::getenv("XENAPI_SERVER_BIN") ? std::getenv("XENAPI_SERVER_BIN") : default_server();
   size_t watchers = 200, n_sessions = 20, rounds = 100;
   double idle_seconds = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--help" || k == "-h" || i + 1 >= argc) {
+      std::fprintf(stderr, "usage: bench_event_watchers [--server PATH] [--watchers N] [--sessions N] [--rounds N]\n"
+                           "                            [--idle-seconds S]\n");
+      return k == "--help" || k == "-h" ? 0 : 2;
+    }
+    std::string v = argv[i + 1];
     if (k == "--server") binary = v;
     else if (k == "--watchers") watchers = std::stoul(v);
     else if (k == "--sessions") n_sessions = std::stoul(v);
@@ -432,14 +458,23 @@ int main(int argc, char** argv) {
   if (vm.empty()) die("no VM to rename");
   std::string token = between(setup.call(event_from_body(writer_session, "nosuchclass", "", 0.0)),
                               "<name>token</name><value>", "</value>");
+  if (token.empty()) die("event.from gave no token");
 
-  // Baseline 1: one plain RPC round trip.
+  // Baseline 1: plain RPC round trips, a small answer and a whole record.
   Client writer(server.port);
-  std::vector<double> rtt;
-  for (size_t i = 0; i < 200 + rounds; ++i) {
+  std::vector<double> rtt, rtt_record;
+  const size_t samples = std::max<size_t>(rounds, 200);
+  for (size_t i = 0; i < 200 + samples; ++i) {
     auto t0 = Clock::now();
     value_of(writer.call(call_body("VM.get_name_label", str_param(writer_session) + str_param(vm))));
     if (i >= 200) rtt.push_back(ms_between(t0, Clock::now()));  // after a warm-up
+  }
+  for (size_t i = 0; i < 200 + samples; ++i) {
+    auto t0 = Clock::now();
+    std::string rec = writer.call(call_body("VM.get_record", str_param(writer_session) + str_param(vm)));
+    if (rec.find("<name>Status</name><value>Success</value>") == std::string::npos)
+      die("VM.get_record failed: " + rec.substr(0, 400));
+    if (i >= 200) rtt_record.push_back(ms_between(t0, Clock::now()));
   }
 
   // Baseline 2: the server's CPU with nobody waiting.
@@ -453,7 +488,7 @@ int main(int argc, char** argv) {
   // The watchers, then the writer's rounds.
   auto wsp = std::make_unique<Watchers>(server.port, sessions, watchers, token);
   Watchers& ws = *wsp;
-  std::vector<double> wake;
+  std::vector<double> wake, write_rtt, first_wake, last_wake;
   for (size_t r = 0; r < rounds; ++r) {
     ws.wait_all_sent();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let them park
@@ -461,7 +496,10 @@ int main(int argc, char** argv) {
     ws.arm(t0);
     value_of(writer.call(call_body("VM.set_name_label", str_param(writer_session) + str_param(vm) +
                                                           str_param("round " + std::to_string(r)))));
+    write_rtt.push_back(ms_between(t0, Clock::now()));
     auto lat = ws.wait_round(std::chrono::seconds(30));
+    first_wake.push_back(*std::min_element(lat.begin(), lat.end()));
+    last_wake.push_back(*std::max_element(lat.begin(), lat.end()));
     wake.insert(wake.end(), lat.begin(), lat.end());
   }
 
@@ -480,16 +518,35 @@ int main(int argc, char** argv) {
               n_sessions, rounds, wake.size());
   std::printf("  wake-up latency, write sent -> watcher answered: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
               percentile(wake, 50), percentile(wake, 99), percentile(wake, 100));
+  std::printf("  per round, first watcher answered:               p50 %.2f ms  p99 %.2f ms\n",
+              percentile(first_wake, 50), percentile(first_wake, 99));
+  std::printf("  per round, last watcher answered:                p50 %.2f ms  p99 %.2f ms\n",
+              percentile(last_wake, 50), percentile(last_wake, 99));
+  std::printf("  baseline, the writer's VM.set_name_label answered: p50 %.2f ms  p99 %.2f ms\n",
+              percentile(write_rtt, 50), percentile(write_rtt, 99));
   std::printf("  baseline, one VM.get_name_label round trip:       p50 %.2f ms  p99 %.2f ms\n", percentile(rtt, 50),
               percentile(rtt, 99));
-  std::printf("  server CPU over %.0f s: %.2f%% of one core with %zu parked watchers, %.2f%% with none\n",
-              idle_seconds, idle_watching, watchers, idle_base);
+  std::printf("  baseline, one VM.get_record round trip:           p50 %.2f ms  p99 %.2f ms\n",
+              percentile(rtt_record, 50), percentile(rtt_record, 99));
+  std::printf("  server CPU over %.0f s: %.2f%% of one core with %zu parked watchers, %.2f%% with none "
+              "(resolution %.2f%%)\n",
+              idle_seconds, idle_watching, watchers, idle_base,
+              100.0 / static_cast<double>(::sysconf(_SC_CLK_TCK)) / idle_seconds);
   std::printf("  server thread wake-ups (context switches) over %.0f s: %llu with %zu parked watchers, %llu with none\n",
               idle_seconds, wakes_watching, watchers, wakes_base);
-  std::printf("  server with %zu parked watchers: RSS %s, %s threads; empty answers %zu\n", watchers, rss.c_str(),
-              threads.c_str(), ws.empty_answers());
+  std::printf("  server with %zu parked watchers: RSS %s, %s threads; empty answers %zu, extra answers %zu\n",
+              watchers, rss.c_str(), threads.c_str(), ws.empty_answers(), ws.extra_answers());
   wsp.reset();  // before the server goes
   stop_server(server);
   g_server = nullptr;
   return 0;
+}
+
+// An exception (a malformed answer, say) must not leave the server running.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
 }

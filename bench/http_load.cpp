@@ -6,7 +6,15 @@
 // A body file may contain @SESSION@, replaced by the last "OpaqueRef:..."
 // found in an earlier answer of the same operation (login, then logout).
 // BODYFILE "-" means no body. Prints one JSON line: ops, seconds, rate,
-// errors, p50_us, p99_us, bytes_per_op.
+// errors, p50_us, p99_us, bytes_per_op, min_conn_ops, all_ops (every
+// operation completed, warm-up and drain included: for CPU per operation).
+//
+// rate is paced per connection: the sum over connections of (completions - 1)
+// / (time from first to last completion in the window). Unlike completions /
+// window it stays right when an operation takes a sizeable part of the window
+// (a slow server answering many connections at once finishes them in bursts).
+// --min-conn-ops K extends the window (up to --max-duration) until every
+// connection has completed K operations in it.
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -43,6 +51,8 @@ struct Config {
   unsigned threads = 0;
   double warmup = 1.0;
   double duration = 3.0;
+  double max_duration = 0;  // 0: duration
+  unsigned min_conn_ops = 0;
   std::string expect;
   std::vector<Step> steps;
 };
@@ -50,6 +60,8 @@ struct Config {
 struct Shared {
   std::atomic<bool> measuring{false}, stopping{false};
   std::atomic<uint64_t> ops{0}, errors{0}, bytes{0};
+  std::atomic<uint64_t> all_ops{0};  // also those of the warm-up and the drain
+  std::atomic<unsigned> conns_below{0};  // connections with fewer than min_conn_ops completions
 };
 
 std::string request_text(const Config& c, const Step& s, const std::string& body) {
@@ -105,6 +117,9 @@ class Conn : public std::enable_shared_from_this<Conn<Stream>> {
   }
 
   std::vector<uint32_t> latencies;
+  // Completions in the measuring window: count, first and last.
+  uint64_t done = 0;
+  Clock::time_point first_done, last_done;
 
  private:
   static tcp::socket& lowest_socket(tcp::socket& s) { return s; }
@@ -197,11 +212,16 @@ class Conn : public std::enable_shared_from_this<Conn<Stream>> {
     begin_ += total;
     if (begin_ == end_) begin_ = end_ = 0;
     if (++step_ < c_.steps.size()) return send();
+    sh_.all_ops++;
     if (sh_.measuring && !sh_.stopping) {
+      auto now = Clock::now();
       sh_.ops++;
       sh_.bytes += op_bytes_;
       latencies.push_back(static_cast<uint32_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - op_start_).count()));
+          std::chrono::duration_cast<std::chrono::microseconds>(now - op_start_).count()));
+      if (done++ == 0) first_done = now;
+      last_done = now;
+      if (done == c_.min_conn_ops) sh_.conns_below--;
     }
     begin_op();
   }
@@ -232,7 +252,8 @@ std::string slurp(const std::string& path) {
 
 int usage() {
   std::cerr << "usage: bench_http_load --host H --port P [--tls] --connections N [--threads T] [--warmup S]\n"
-               "                       [--duration S] [--expect TEXT] --step METHOD PATH BODYFILE [--step ...]\n";
+               "                       [--duration S] [--min-conn-ops K --max-duration S] [--expect TEXT]\n"
+               "                       --step METHOD PATH BODYFILE [--step ...]\n";
   return 2;
 }
 
@@ -254,6 +275,8 @@ int main(int argc, char** argv) {
       else if (a == "--threads") c.threads = std::stoul(next());
       else if (a == "--warmup") c.warmup = std::stod(next());
       else if (a == "--duration") c.duration = std::stod(next());
+      else if (a == "--max-duration") c.max_duration = std::stod(next());
+      else if (a == "--min-conn-ops") c.min_conn_ops = std::stoul(next());
       else if (a == "--expect") c.expect = next();
       else if (a == "--step") {
         Step s;
@@ -298,9 +321,13 @@ int main(int argc, char** argv) {
   std::vector<std::thread> runners;
   for (auto& io : ios) runners.emplace_back([&io] { io->run(); });
   std::this_thread::sleep_for(std::chrono::duration<double>(c.warmup));
+  sh.conns_below = c.min_conn_ops ? c.connections : 0;
   sh.measuring = true;
   auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(c.duration));
+  auto t_max = t0 + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(std::max(c.max_duration, c.duration)));
+  while (sh.conns_below > 0 && Clock::now() < t_max) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   sh.stopping = true;
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   uint64_t ops = sh.ops;
@@ -313,13 +340,28 @@ int main(int argc, char** argv) {
   for (auto& t : runners) t.join();
 
   std::vector<uint32_t> lat;
-  for (auto& p : plain) lat.insert(lat.end(), p->latencies.begin(), p->latencies.end());
-  for (auto& p : secure) lat.insert(lat.end(), p->latencies.begin(), p->latencies.end());
+  double paced = 0;
+  uint64_t min_conn_ops = UINT64_MAX;
+  auto collect = [&](auto& conns) {
+    for (auto& p : conns) {
+      lat.insert(lat.end(), p->latencies.begin(), p->latencies.end());
+      min_conn_ops = std::min(min_conn_ops, p->done);
+      double span = std::chrono::duration<double>(p->last_done - p->first_done).count();
+      if (p->done >= 2 && span > 0) paced += static_cast<double>(p->done - 1) / span;
+    }
+  };
+  collect(plain);
+  collect(secure);
+  // Too few completions on some connection to pace it: completions / window.
+  double rate = min_conn_ops >= 2 ? paced : ops / secs;
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double q) { return lat.empty() ? 0u : lat[std::min(lat.size() - 1, size_t(q * lat.size()))]; };
-  std::printf("{\"ops\": %llu, \"seconds\": %.3f, \"rate\": %.1f, \"errors\": %llu, \"p50_us\": %u, \"p99_us\": %u, "
-              "\"bytes_per_op\": %llu}\n",
-              static_cast<unsigned long long>(ops), secs, ops / secs, static_cast<unsigned long long>(sh.errors.load()),
-              pct(0.5), pct(0.99), static_cast<unsigned long long>(ops ? sh.bytes / std::max<uint64_t>(ops, 1) : 0));
+  std::printf("{\"ops\": %llu, \"seconds\": %.3f, \"rate\": %.1f, \"window_rate\": %.1f, \"errors\": %llu, "
+              "\"p50_us\": %u, \"p99_us\": %u, \"bytes_per_op\": %llu, \"min_conn_ops\": %llu, \"all_ops\": %llu}\n",
+              static_cast<unsigned long long>(ops), secs, rate, ops / secs,
+              static_cast<unsigned long long>(sh.errors.load()), pct(0.5), pct(0.99),
+              static_cast<unsigned long long>(ops ? sh.bytes / std::max<uint64_t>(ops, 1) : 0),
+              static_cast<unsigned long long>(min_conn_ops == UINT64_MAX ? 0 : min_conn_ops),
+              static_cast<unsigned long long>(sh.all_ops.load()));
   return sh.errors && !ops ? 1 : 0;
 }
