@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,7 +26,7 @@ class RecordCache {
   // append exactly that text) and a copy kept for next time.
   template <class Encode>
   void append(std::string& out, const ObjectPtr& o, Encode&& encode) {
-    Shard& s = shards_[std::hash<const void*>{}(o.get()) % kShards];
+    Shard& s = shards_[shard_of(o.get())];
     {
       std::lock_guard lock(s.mu);
       auto it = s.map.find(o.get());
@@ -51,6 +52,12 @@ class RecordCache {
 
  private:
   static constexpr size_t kShards = 32;
+  // Objects are 16-byte aligned, so their low address bits are all zero:
+  // a multiplicative hash spreads them over every shard.
+  static size_t shard_of(const void* p) {
+    return static_cast<size_t>((reinterpret_cast<uintptr_t>(p) * 0x9E3779B97F4A7C15ull) >> 59);
+  }
+  static_assert(kShards == 32, "shard_of takes the top 5 bits");
   struct Entry {
     std::weak_ptr<const Object> obj;
     std::string text;

@@ -164,11 +164,14 @@ void EventHub::session_closed(const std::string& session) {
     std::lock_guard lock(mu_);
     registrations_.erase(session);
     const auto now = Clock::now();
-    for (auto it = closed_.begin(); it != closed_.end();) {
-      if (now - it->second > kClosedMemory) it = closed_.erase(it);
-      else ++it;
+    // Forget sessions closed long ago, oldest first: constant time per logout.
+    while (!closed_order_.empty() && now - closed_order_.front().first > kClosedMemory) {
+      auto old = closed_.find(closed_order_.front().second);
+      if (old != closed_.end() && old->second == closed_order_.front().first) closed_.erase(old);
+      closed_order_.pop_front();
     }
     closed_[session] = now;
+    closed_order_.emplace_back(now, session);
     auto s = by_session_.find(session);
     if (s != by_session_.end()) {
       for (uint64_t id : s->second) gone.push_back(waiters_.at(id));

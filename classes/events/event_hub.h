@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -120,6 +121,7 @@ class EventHub {
   std::vector<std::shared_ptr<Waiter>> fresh_;  // parked since the last pass: check once
   std::unordered_map<std::string, Registration> registrations_;
   std::unordered_map<std::string, Clock::time_point> closed_;  // recently closed sessions
+  std::deque<std::pair<Clock::time_point, std::string>> closed_order_;  // the same, oldest first
   bool dirty_ = false;  // a commit since the last pass: check every waiter
   bool stopping_ = false;
   std::thread thread_;
