@@ -17,13 +17,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include <openssl/rand.h>
-
 #include "classes/api/handlers.h"
 #include "classes/events/event_hub.h"
 #include "classes/host/bootstrap.h"
 #include "classes/storage/storage.h"
 #include "classes/store/persist.h"
+#include "classes/vif/vif.h"
 #include "classes/vm/vm_events.h"
 #include "hypervisor-backend/backend.h"
 #include "xenapi-server/auth.h"
@@ -53,15 +52,6 @@ Value record(std::vector<std::pair<std::string, Value>> kv) {
   Map m;
   for (auto& [k, v] : kv) m.emplace_back(Value(k), std::move(v));
   return Value(std::move(m));
-}
-
-std::string random_mac() {
-  unsigned char b[6];
-  RAND_bytes(b, sizeof b);
-  b[0] = static_cast<unsigned char>((b[0] & 0xfc) | 0x02);
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
-  return buf;
 }
 
 std::string vm_name(int i) {
@@ -225,7 +215,7 @@ int populate(const std::string& state, const std::string& password_file, int wan
             v[field(vdi_c, "physical_utilisation")] = Value(vol.physical_utilisation);
           } else if (c == &vif_c) {
             std::string mac;
-            do mac = random_mac();
+            do mac = vif::random_mac();
             while (!macs.insert(mac).second);
             v[field(vif_c, "MAC")] = Value(mac);
           }

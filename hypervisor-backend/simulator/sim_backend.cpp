@@ -397,27 +397,40 @@ std::map<std::string, DomainInfo> SimBackend::list() {
   return out;
 }
 
-void SimBackend::attach_disk(const std::string& uuid, const DiskConfig& disk) {
+// Disks and NICs come and go the same way: a running domain, a fault
+// check, a guest that may refuse to release one unless forced.
+void SimBackend::attach_slot(const std::string& uuid, std::set<std::string> Domain::*slots, const std::string& what,
+                             const std::string& device) {
   std::lock_guard lock(mu_);
   SaveOnExit saving(*this);
   Domain& d = get(uuid);
   if (d.state != PowerState::Running) bad_state(uuid, "running", d.state);
   check_fault(d, "attach");
-  if (d.disks.count(disk.device)) throw Error(Code::DeviceBusy, "device " + disk.device + " is attached already");
-  d.disks.insert(disk.device);
+  if ((d.*slots).count(device)) throw Error(Code::DeviceBusy, what + " " + device + " is attached already");
+  (d.*slots).insert(device);
 }
 
-void SimBackend::detach_disk(const std::string& uuid, const std::string& device, bool force) {
+void SimBackend::detach_slot(const std::string& uuid, std::set<std::string> Domain::*slots, const std::string& what,
+                             const std::string& device, bool force) {
   std::lock_guard lock(mu_);
   SaveOnExit saving(*this);
   Domain& d = get(uuid);
   if (d.state != PowerState::Running) bad_state(uuid, "running", d.state);
-  if (!d.disks.count(device)) throw Error(Code::NoSuchDevice, "device " + device + " is not attached");
+  if (!(d.*slots).count(device)) throw Error(Code::NoSuchDevice, what + " " + device + " is not attached");
   if (!force) {
     check_fault(d, "detach");
-    if (hint_of(d.cfg, "sim_guest") == "refuse") throw Error(Code::GuestRefused, "the guest refused to release " + device);
+    if (hint_of(d.cfg, "sim_guest") == "refuse")
+      throw Error(Code::GuestRefused, "the guest refused to release " + what + " " + device);
   }
-  d.disks.erase(device);
+  (d.*slots).erase(device);
+}
+
+void SimBackend::attach_disk(const std::string& uuid, const DiskConfig& disk) {
+  attach_slot(uuid, &Domain::disks, "device", disk.device);
+}
+
+void SimBackend::detach_disk(const std::string& uuid, const std::string& device, bool force) {
+  detach_slot(uuid, &Domain::disks, "device", device, force);
 }
 
 void SimBackend::change_media(const std::string& uuid, const std::string& device, const std::string& path) {
@@ -427,26 +440,11 @@ void SimBackend::change_media(const std::string& uuid, const std::string& device
 }
 
 void SimBackend::attach_nic(const std::string& uuid, const NicConfig& nic) {
-  std::lock_guard lock(mu_);
-  SaveOnExit saving(*this);
-  Domain& d = get(uuid);
-  if (d.state != PowerState::Running) bad_state(uuid, "running", d.state);
-  check_fault(d, "attach");
-  if (d.nics.count(nic.device)) throw Error(Code::DeviceBusy, "NIC " + nic.device + " is attached already");
-  d.nics.insert(nic.device);
+  attach_slot(uuid, &Domain::nics, "NIC", nic.device);
 }
 
 void SimBackend::detach_nic(const std::string& uuid, const std::string& device, bool force) {
-  std::lock_guard lock(mu_);
-  SaveOnExit saving(*this);
-  Domain& d = get(uuid);
-  if (d.state != PowerState::Running) bad_state(uuid, "running", d.state);
-  if (!d.nics.count(device)) throw Error(Code::NoSuchDevice, "NIC " + device + " is not attached");
-  if (!force) {
-    check_fault(d, "detach");
-    if (hint_of(d.cfg, "sim_guest") == "refuse") throw Error(Code::GuestRefused, "the guest refused to release NIC " + device);
-  }
-  d.nics.erase(device);
+  detach_slot(uuid, &Domain::nics, "NIC", device, force);
 }
 
 void SimBackend::send_sysrq(const std::string& uuid, const std::string& key) {

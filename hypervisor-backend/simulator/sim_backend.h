@@ -104,6 +104,10 @@ class SimBackend : public HypervisorBackend {
   };
 
   Domain& get(const std::string& uuid);
+  void attach_slot(const std::string& uuid, std::set<std::string> Domain::*slots, const std::string& what,
+                   const std::string& device);
+  void detach_slot(const std::string& uuid, std::set<std::string> Domain::*slots, const std::string& what,
+                   const std::string& device, bool force);
   void check_fault(const Domain& d, const std::string& op);
   DomainInfo describe(const Domain& d) const;
   // The guest stops / starts accumulating CPU time and I/O.
