@@ -240,6 +240,23 @@ XENAPI_HANDLER("VDI.forget", [](Call& c, const Ref& vdi) {
   });
 });
 
+namespace {
+
+// Records what the backend reports of a VDI's volume, and its SR's usage.
+void store_volume_sizes(Call& c, const std::string& vdi, const std::string& sr, const hv::VolumeInfo& vol) {
+  c.store().write([&](Txn& t) {
+    const dm::Class& vc = vdi_class(t);
+    if (!t.exists(vc, vdi)) return;
+    t.update(vc, vdi, [&](Object& o) {
+      o.values[vc.field("virtual_size")->index] = Value(vol.virtual_size);
+      o.values[vc.field("physical_utilisation")->index] = Value(vol.physical_utilisation);
+    });
+    update_sr_usage(t, sr);
+  });
+}
+
+}  // namespace
+
 XENAPI_HANDLER("VDI.resize", [](Call& c, const Ref& vdi, int64_t size) {
   vm::Operation guard(c, "VDI", vdi.ref, "resize");
   Source s = c.store().read([&](const View& v) {
@@ -249,15 +266,7 @@ XENAPI_HANDLER("VDI.resize", [](Call& c, const Ref& vdi, int64_t size) {
   });
   if (size < s.virtual_size) throw err::INVALID_VALUE("size", std::to_string(size));
   hv::VolumeInfo vol = vm::backend_call(vdi.ref, [&] { return c.env().backend.resize_volume(s.path, size); }, "VDI");
-  c.store().write([&](Txn& t) {
-    const dm::Class& vc = vdi_class(t);
-    if (!t.exists(vc, vdi.ref)) return;
-    t.update(vc, vdi.ref, [&](Object& o) {
-      o.values[vc.field("virtual_size")->index] = Value(vol.virtual_size);
-      o.values[vc.field("physical_utilisation")->index] = Value(vol.physical_utilisation);
-    });
-    update_sr_usage(t, s.sr);
-  });
+  store_volume_sizes(c, vdi.ref, s.sr, vol);
 });
 
 XENAPI_HANDLER("VDI.clone", [](Call& c, const Ref& vdi, const StringMap& driver_params) -> Ref {
@@ -324,15 +333,7 @@ XENAPI_HANDLER("VDI.update", [](Call& c, const Ref& vdi) {
     return read_source(v, vdi.ref);
   });
   hv::VolumeInfo vol = vm::backend_call(vdi.ref, [&] { return c.env().backend.volume_info(s.path); }, "VDI");
-  c.store().write([&](Txn& t) {
-    const dm::Class& vc = vdi_class(t);
-    if (!t.exists(vc, vdi.ref)) return;
-    t.update(vc, vdi.ref, [&](Object& o) {
-      o.values[vc.field("virtual_size")->index] = Value(vol.virtual_size);
-      o.values[vc.field("physical_utilisation")->index] = Value(vol.physical_utilisation);
-    });
-    update_sr_usage(t, s.sr);
-  });
+  store_volume_sizes(c, vdi.ref, s.sr, vol);
 });
 
 // ---------------------------------------------------------------- SR messages
